@@ -1,0 +1,495 @@
+// The runtime inside the daemon: loads the translator module, turns fops from
+// the native side into Op objects, runs the handlers and takes their answers
+// back. Started by native/node/embed.cc's bootstrap with the linked binding.
+import Module from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import util from 'node:util';
+import { Writable } from 'node:stream';
+import { FOPS, KINDS, type FopName } from './gen/fops';
+import { Dict, toDict, type DictLike } from './types';
+import { errnoOf } from './errno';
+import {
+  COMPLETED, Translator, setPendingContext, type FastPath, type Logger, type NotifyEvent,
+  type OptionSpec, type OptionValue, type TranslatorContext,
+} from './translator';
+
+/** process._linkedBinding('glujs'): see native/node/binding.cc. */
+export interface Native {
+  config(): { name: string; module: string; restarts: number; options: [string, string][] };
+  attach(callbacks: Callbacks, names: [string[], string[]][]): void;
+  loaded(error: string | null, codes?: number[], events?: number[]): void;
+  arg(op: number, i: number): unknown;
+  replyField(reply: number, i: number): unknown;
+  wind(op: number, args: unknown[] | undefined, cookie: number): void;
+  forward(op: number, args: unknown[] | undefined): void;
+  unwind(op: number, reply: number, fields: unknown[] | undefined): boolean;
+  fail(op: number, errno: number, why?: string): boolean;
+  release(op: number, replies: number[]): void;
+  log(level: number, msg: string): void;
+  publish(snapshot: string): void;
+  fastGen(): bigint;
+  fastNegative(pargfid: string, name: string, gen: bigint, ttlMs: number): void;
+  fastComplete(pargfid: string, names: string[], gen: bigint, ttlMs: number): void;
+  fastInvalidate(pargfid?: string, name?: string): void;
+  fastStats(): { hits: number; entries: number; dirs: number; invalidations: number };
+}
+interface Callbacks {
+  onFop(op: number, code: number): void;
+  onReply(cookie: number, reply: number): void;
+  onEvent(type: number, gfid: string, flags: number, pargfid: string, oldpargfid: string): void;
+  onExpired(op: number): void;
+}
+
+const LEVEL = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 } as const;
+/** Options that are glujs's own (native/gluster/xlator.c), not the module's. */
+const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog']);
+const EVENTS = ['child-up', 'child-down', 'upcall', 'forget', 'release', 'releasedir', 'invalidate'] as const;
+const K = Object.fromEntries(KINDS.map((k, i) => [k, i])) as Record<(typeof KINDS)[number], number>;
+
+type FopInfo = (typeof FOPS)[FopName];
+const byCode: (FopName | undefined)[] = [];
+for (const name of Object.keys(FOPS) as FopName[]) byCode[FOPS[name].code] = name;
+
+function opDone(): Error {
+  return Object.assign(new Error('this op has already completed'), { code: 'ERR_GLUJS_OP_DONE' });
+}
+
+/** JS value -> what the native side reads for a kind (Dicts flatten; entries keep their index). */
+function outgoing(kind: string, v: unknown): unknown {
+  if (v === undefined || v === null) return v;
+  if (kind === 'dict') return toDict(v as DictLike).toFlat();
+  return v;
+}
+/** Native value of a kind -> JS. */
+function incoming(kind: string, v: unknown): unknown {
+  if (kind === 'dict' && Array.isArray(v)) return Dict.fromFlat(v);
+  return v;
+}
+
+export function start(native: Native): void {
+  const cfg = native.config();
+  const log = makeLogger(native);
+  harden(native, log);
+
+  let translator: Translator & Record<string, any>;
+  const ops = new Map<number, OpImpl>();
+  const winds = new Map<number, { op: OpImpl; resolve: (r: ReplyImpl) => void; reject: (e: Error) => void }>();
+  let nextCookie = 1;
+  const counts: Record<string, { n: number; errors: number; ms: number; max: number }> = {};
+
+  // ---- Op: one fop in flight; arguments are lazy getters by field index ----
+  abstract class OpImpl {
+    abstract readonly fop: FopName;
+    abstract readonly info: FopInfo;
+    completed = false;
+    readonly replies: number[] = [];
+    readonly cookies = new Set<number>();
+    readonly cache: unknown[] = [];
+    readonly t0 = performance.now();
+    constructor(readonly id: number) {}
+    get done(): boolean { return this.completed; }
+    argAt(i: number): unknown {
+      if (i in this.cache) return this.cache[i];
+      if (this.completed) throw opDone();
+      return (this.cache[i] = incoming(this.info.argKinds[i], native.arg(this.id, i)));
+    }
+    args(overrides: Record<string, unknown> | undefined): unknown[] | undefined {
+      if (overrides === undefined) return undefined;
+      if (typeof overrides !== 'object' || overrides === null)
+        throw new TypeError(`${this.fop}: wind() takes an object of arguments to replace`);
+      const names = this.info.args as readonly string[];
+      const out: unknown[] = new Array(names.length);
+      for (const [k, v] of Object.entries(overrides)) {
+        const i = names.indexOf(k);
+        if (i < 0) throw new TypeError(`${this.fop} has no argument '${k}' (it has: ${names.join(', ')})`);
+        out[i] = outgoing(this.info.argKinds[i], v);
+      }
+      return out;
+    }
+    wind(overrides?: Record<string, unknown>): Promise<ReplyImpl> {
+      if (this.completed) return Promise.reject(opDone());
+      const cookie = nextCookie++;
+      native.wind(this.id, this.args(overrides), cookie);
+      this.cookies.add(cookie);
+      const p = new Promise<ReplyImpl>((resolve, reject) => winds.set(cookie, { op: this, resolve, reject }));
+      p.catch(() => {}); // an op answered before its wind returns must not raise an unhandled rejection
+      return p;
+    }
+    fail(errno: number | string, why?: string): typeof COMPLETED {
+      if (this.completed) throw opDone();
+      native.fail(this.id, errnoOf(errno), why === undefined ? undefined : String(why));
+      complete(this, true);
+      return COMPLETED;
+    }
+    forward(overrides?: Record<string, unknown>): typeof COMPLETED {
+      if (this.completed) throw opDone();
+      native.forward(this.id, this.args(overrides));
+      complete(this, false);
+      return COMPLETED;
+    }
+  }
+
+  // ---- Reply: lazy fields; those read or written are sent back, the rest kept ----
+  abstract class ReplyImpl {
+    abstract readonly info: FopInfo;
+    readonly cache: unknown[] = [];
+    constructor(readonly id: number, readonly op: number) {}
+    fieldAt(i: number): unknown {
+      if (i in this.cache) return this.cache[i];
+      let v = incoming(this.info.replyKinds[i], native.replyField(this.id, i));
+      return (this.cache[i] = v);
+    }
+    fields(): unknown[] {
+      const kinds = this.info.replyKinds;
+      return kinds.map((k, i) => (i in this.cache ? outgoing(k, this.cache[i]) : undefined));
+    }
+  }
+
+  const opClasses: (new (id: number) => OpImpl)[] = [];
+  const replyClasses: (new (id: number, op: number) => ReplyImpl)[] = [];
+  for (const name of Object.keys(FOPS) as FopName[]) {
+    const info = FOPS[name];
+    if (!info.js) continue;
+    const O = class extends OpImpl { get fop() { return name; } get info() { return info; } };
+    info.args.forEach((a, i) =>
+      Object.defineProperty(O.prototype, a, { get(this: OpImpl) { return this.argAt(i); }, enumerable: true }));
+    const R = class extends ReplyImpl { get info() { return info; } };
+    info.reply.forEach((a, i) =>
+      Object.defineProperty(R.prototype, a, {
+        get(this: ReplyImpl) { return this.fieldAt(i); },
+        set(this: ReplyImpl, v: unknown) { this.cache[i] = v; },
+        enumerable: true,
+      }));
+    opClasses[info.code] = O as unknown as new (id: number) => OpImpl;
+    replyClasses[info.code] = R as unknown as new (id: number, op: number) => ReplyImpl;
+  }
+
+  function complete(op: OpImpl, failed: boolean): void {
+    op.completed = true;
+    ops.delete(op.id);
+    for (const c of op.cookies) {
+      const w = winds.get(c);
+      winds.delete(c);
+      w?.reject(opDone());
+    }
+    const s = (counts[op.fop] ??= { n: 0, errors: 0, ms: 0, max: 0 });
+    const ms = performance.now() - op.t0;
+    s.n++;
+    s.ms += ms;
+    if (ms > s.max) s.max = ms;
+    if (failed) s.errors++;
+    native.release(op.id, op.replies);
+  }
+
+  /** A made-up reply ({opRet, opErrno, buf, ...}) as fields. */
+  function madeFields(op: OpImpl, r: Record<string, unknown>): unknown[] {
+    const names = op.info.reply as readonly string[];
+    for (const k of Object.keys(r))
+      if (!names.includes(k)) throw new TypeError(`a ${op.fop} reply has no field '${k}' (it has: ${names.join(', ')})`);
+    const out = names.map((n, i) => outgoing(op.info.replyKinds[i], r[n]));
+    out[1] = errnoField(out[1]);
+    if (out[0] === undefined) out[0] = out[1] ? -1 : 0;
+    return out;
+  }
+
+  function finish(op: OpImpl, result: unknown): void {
+    if (op.completed) {
+      if (result !== COMPLETED && result !== undefined)
+        log.warn(`${op.fop}: the handler returned a reply after the op had completed; discarded`);
+      return;
+    }
+    try {
+      let fields: unknown[];
+      let reply = -1;
+      if (result instanceof ReplyImpl && result.op === op.id) {
+        reply = result.id;
+        fields = result.fields();
+        fields[1] = errnoField(fields[1]);
+      } else if (result === COMPLETED) {
+        throw new TypeError('the handler returned a completion of another op');
+      } else if (result instanceof ReplyImpl) {
+        throw new TypeError('the handler returned the reply of another op');
+      } else if (result !== null && typeof result === 'object') {
+        fields = madeFields(op, result as Record<string, unknown>);
+      } else {
+        throw new TypeError(`the handler returned ${result === undefined ? 'nothing' : typeof result}, not a reply`);
+      }
+      const opRet = fields[0] ?? (reply >= 0 ? undefined : 0);
+      if (opRet !== undefined && (typeof opRet !== 'number' || !Number.isInteger(opRet)))
+        throw new TypeError(`opRet must be an integer, not ${util.inspect(opRet)}`);
+      if (typeof opRet === 'number' && opRet < 0 && !fields[1] && reply < 0)
+        throw new TypeError('a negative opRet needs an opErrno');
+      native.unwind(op.id, reply, fields);
+      complete(op, typeof opRet === 'number' && opRet < 0);
+    } catch (e) {
+      failWith(op, e, 'malformed reply');
+    }
+  }
+
+  function failWith(op: OpImpl, e: unknown, what: string): void {
+    if (op.completed) {
+      if ((e as { code?: string })?.code !== 'ERR_GLUJS_OP_DONE')
+        log.warn(`${op.fop}: ${what} after the op had completed: ${describe(e)}`);
+      return;
+    }
+    native.fail(op.id, 5 /* EIO */, `${what}: ${describe(e)}`);
+    complete(op, true);
+  }
+
+  const callbacks: Callbacks = {
+    onFop(id, code) {
+      const Op = opClasses[code];
+      const name = byCode[code]!;
+      const op = new Op(id);
+      ops.set(id, op);
+      let r: unknown;
+      try {
+        r = translator[name](op);
+      } catch (e) {
+        return failWith(op, e, 'the handler threw');
+      }
+      if (r !== null && typeof (r as Promise<unknown>)?.then === 'function')
+        (r as Promise<unknown>).then((v) => finish(op, v), (e) => failWith(op, e, 'the handler rejected'));
+      else finish(op, r);
+    },
+    onReply(cookie, replyId) {
+      const w = winds.get(cookie);
+      if (!w) return native.release(-1, [replyId]);
+      winds.delete(cookie);
+      w.op.cookies.delete(cookie);
+      w.op.replies.push(replyId);
+      w.resolve(new replyClasses[FOPS[w.op.fop].code](replyId, w.op.id));
+    },
+    onEvent(type, gfid, flags, pargfid, oldpargfid) {
+      try {
+        if (type <= 2) {
+          const ev: NotifyEvent = type === 2
+            ? { type: 'upcall', gfid, flags, pargfid, oldpargfid }
+            : { type: EVENTS[type] as 'child-up' | 'child-down' };
+          translator.notify?.(ev);
+        } else {
+          (translator as any)[EVENTS[type]]?.({ gfid });
+        }
+      } catch (e) {
+        log.error(`${EVENTS[type]} handler threw: ${describe(e)}`);
+      }
+    },
+    onExpired(id) {
+      const op = ops.get(id);
+      if (op) complete(op, true);
+      else native.release(id, []);
+    },
+  };
+
+  const names = [] as [string[], string[]][];
+  for (const n of Object.keys(FOPS) as FopName[]) names[FOPS[n].code] = [[...FOPS[n].args], [...FOPS[n].reply]];
+  native.attach(callbacks, names);
+
+  const fast: FastPath = {
+    gen: () => native.fastGen(),
+    negative: (p, n, g, ttl = 0) => native.fastNegative(p, n, g, ttl),
+    complete: (p, n, g, ttl = 0) => native.fastComplete(p, [...n], g, ttl),
+    invalidate: (p, n) => (p === undefined ? native.fastInvalidate() : native.fastInvalidate(p, n)),
+    stats: () => native.fastStats(),
+  };
+
+  (async () => {
+    const exported = loadModule(cfg.module);
+    const Cls = (exported && (exported.default ?? exported)) as typeof Translator & { options?: Record<string, OptionSpec> };
+    if (typeof Cls !== 'function' || !(Cls.prototype instanceof Translator))
+      throw new TypeError(`${cfg.module}: the default export must be a class extending Translator from 'glujs'`);
+    const options = typedOptions(cfg.options, Cls.options, cfg.module);
+    const ctx: TranslatorContext = { name: cfg.name, options, log, fast };
+    setPendingContext(ctx);
+    try {
+      translator = new Cls() as Translator & Record<string, any>;
+    } finally {
+      setPendingContext(undefined);
+    }
+    await translator.init?.();
+    const codes: number[] = [];
+    for (const name of Object.keys(FOPS) as FopName[]) {
+      if (typeof translator[name] !== 'function') continue;
+      if (!FOPS[name].js) throw new TypeError(`${name} cannot have a JS handler (it carries values glujs passes through only)`);
+      codes.push(FOPS[name].code);
+    }
+    const events = EVENTS.map((e, i) => [e, i] as const)
+      .filter(([e, i]) => typeof translator[i <= 2 ? 'notify' : e] === 'function').map(([, i]) => i);
+    return { codes, events };
+  })().then(
+    ({ codes, events }) => {
+      native.loaded(null, codes, events);
+      log.info(`handlers: ${codes.map((c) => byCode[c]).join(', ') || '(none)'}`);
+      const timer = setInterval(() => publish(native, counts, ops.size, translator), 1000);
+      timer.unref();
+      publish(native, counts, ops.size, translator);
+    },
+    (e) => native.loaded(describe(e)),
+  );
+}
+
+/** opErrno as given: a number (0 allowed) or a name. */
+function errnoField(v: unknown): unknown {
+  if (v === undefined || v === 0) return v;
+  return errnoOf(v as number | string);
+}
+
+function describe(e: unknown): string {
+  if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
+  return util.inspect(e);
+}
+
+function makeLogger(native: Native): Logger {
+  const at = (l: number) => (msg: string) => native.log(l, String(msg));
+  return { error: at(LEVEL.error), warn: at(LEVEL.warn), info: at(LEVEL.info), debug: at(LEVEL.debug), trace: at(LEVEL.trace) };
+}
+
+/** Keep JS from touching the daemon's process-wide state (PLATFORM.md). */
+function harden(native: Native, log: Logger): void {
+  // console and process.stdout/stderr go to the GlusterFS log, never to fds 1/2.
+  const sink = (level: number) => new Writable({
+    write(chunk, _enc, cb) { native.log(level, String(chunk).replace(/\n$/, '')); cb(); },
+  });
+  const out = sink(LEVEL.info), err = sink(LEVEL.error);
+  Object.defineProperty(process, 'stdout', { value: out, configurable: true });
+  Object.defineProperty(process, 'stderr', { value: err, configurable: true });
+  const fmt = (level: number) => (...a: unknown[]) => native.log(level, util.format(...a));
+  Object.assign(console, {
+    log: fmt(LEVEL.info), info: fmt(LEVEL.info), warn: fmt(LEVEL.warn), error: fmt(LEVEL.error),
+    debug: fmt(LEVEL.debug), trace: (...a: unknown[]) => native.log(LEVEL.info, util.format(...a) + '\n' + new Error().stack),
+  });
+  // No process-wide signal handlers, no abort, no setenv.
+  const signals = new Set(Object.keys(require('node:os').constants.signals));
+  for (const m of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener'] as const) {
+    const orig = process[m].bind(process) as (...a: any[]) => NodeJS.Process;
+    (process as any)[m] = (ev: string | symbol, fn: (...a: any[]) => void) => {
+      if (typeof ev === 'string' && signals.has(ev)) {
+        log.warn(`process.${m}('${ev}') ignored: signals belong to the GlusterFS daemon`);
+        return process;
+      }
+      return orig(ev, fn);
+    };
+  }
+  process.abort = () => { throw new Error('process.abort() is not allowed inside a GlusterFS daemon'); };
+  process.env = { ...process.env };
+  process.on('uncaughtException', (e) => log.error(`uncaught exception: ${describe(e)}`));
+  process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${describe(e)}`));
+  process.setSourceMapsEnabled?.(true);
+}
+
+/** Loads the translator module: .ts/.mts/.cts/.mjs are transpiled (TypeScript's
+ * transpileModule, with inline source maps); 'glujs' resolves to this package. */
+function loadModule(file: string): any {
+  const M = Module as any;
+  const pkgRoot = path.resolve(__dirname, '..', '..');
+  if (!M.__glujs) {
+    M.__glujs = true;
+    const resolve = M._resolveFilename;
+    M._resolveFilename = function (request: string, parent: unknown, ...rest: unknown[]) {
+      if (request === 'glujs' || request.startsWith('glujs/'))
+        return resolve.call(this, pkgRoot + request.slice('glujs'.length), parent, ...rest);
+      try {
+        return resolve.call(this, request, parent, ...rest);
+      } catch (e) {
+        // TypeScript style: import './x.js' names ./x.ts
+        if (request.startsWith('.') && request.endsWith('.js'))
+          return resolve.call(this, request.slice(0, -3) + '.ts', parent, ...rest);
+        throw e;
+      }
+    };
+    const compile = (m: any, filename: string) => m._compile(transpile(filename), filename);
+    for (const ext of ['.ts', '.mts', '.cts', '.mjs']) M._extensions[ext] = compile;
+    const js = M._extensions['.js'];
+    M._extensions['.js'] = (m: any, filename: string) => {
+      try { return js(m, filename); } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_REQUIRE_ESM') return compile(m, filename);
+        throw e;
+      }
+    };
+  }
+  const abs = path.resolve(file);
+  if (!fs.existsSync(abs)) throw new Error(`${abs}: no such file`);
+  return require(abs);
+}
+
+function transpile(filename: string): string {
+  const ts = require('typescript') as typeof import('typescript');
+  const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+    fileName: filename,
+    reportDiagnostics: true,
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true,
+      inlineSourceMap: true, inlineSources: true, allowJs: true,
+    },
+  });
+  const errors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length) {
+    const msg = errors.map((d) => {
+      const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+      return `${filename}${pos ? `:${pos.line + 1}:${pos.character + 1}` : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    }).join('\n');
+    throw new SyntaxError(msg);
+  }
+  return out.outputText;
+}
+
+/** The volfile's options, checked and typed against the class's `static options`. */
+export function typedOptions(pairs: [string, string][], spec: Record<string, OptionSpec> | undefined, module: string): Record<string, OptionValue> {
+  const out: Record<string, OptionValue> = {};
+  const given = pairs.filter(([k]) => !OWN_OPTIONS.has(k));
+  if (!spec) {
+    for (const [k, v] of given) out[k] = v;
+    return out;
+  }
+  for (const [k, v] of given) {
+    const s = spec[k];
+    if (!s) {
+      const known = [...Object.keys(spec), ...OWN_OPTIONS].join(', ');
+      throw new TypeError(`unknown option '${k}' for ${path.basename(module)} (known: ${known})`);
+    }
+    out[k] = parseOption(k, v, s);
+  }
+  for (const [k, s] of Object.entries(spec))
+    if (!(k in out) && s.default !== undefined) out[k] = typeof s.default === 'string' ? parseOption(k, s.default, s) : s.default;
+  return out;
+}
+
+function parseOption(key: string, v: string, s: OptionSpec): OptionValue {
+  const bad = () => new TypeError(`option '${key}': '${v}' is not a valid ${s.type}`);
+  switch (s.type) {
+    case 'string': return v;
+    case 'number': { const n = Number(v); if (v.trim() === '' || !Number.isFinite(n)) throw bad(); return n; }
+    case 'boolean': {
+      const t = v.toLowerCase();
+      if (['on', 'yes', 'true', 'enable', '1'].includes(t)) return true;
+      if (['off', 'no', 'false', 'disable', '0'].includes(t)) return false;
+      throw bad();
+    }
+    case 'time': { // seconds; accepts 100ms, 30s, 5m, 1h
+      const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(v);
+      if (!m) throw bad();
+      const unit = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's').toLowerCase() as 'ms'];
+      return Number(m[1]) * unit;
+    }
+    case 'size': { // bytes; accepts 512, 64KB, 16MB, 1GB
+      const m = /^\s*(\d+)\s*([KMGT]?)B?\s*$/i.exec(v);
+      if (!m) throw bad();
+      return Number(m[1]) * 1024 ** ' KMGT'.indexOf((m[2] || ' ').toUpperCase());
+    }
+  }
+}
+
+function publish(native: Native, counts: Record<string, { n: number; errors: number; ms: number; max: number }>, inflight: number, t: Translator): void {
+  const lines: string[] = [];
+  const heap = process.memoryUsage();
+  lines.push(`js_heap_used=${heap.heapUsed}`, `js_heap_total=${heap.heapTotal}`, `js_ops_in_flight=${inflight}`);
+  for (const [f, s] of Object.entries(counts))
+    lines.push(`js_fop.${f}=count:${s.n} errors:${s.errors} avg_ms:${(s.ms / s.n).toFixed(3)} max_ms:${s.max.toFixed(3)}`);
+  try {
+    for (const [k, v] of Object.entries(t.dump?.() ?? {})) lines.push(`js.${k}=${String(v)}`);
+  } catch (e) {
+    lines.push(`js.dump_error=${String((e as Error)?.message ?? e)}`);
+  }
+  native.publish(lines.join('\n'));
+}

@@ -1,0 +1,164 @@
+// The API a translator author sees: Translator, Op, Reply, and the fast path.
+import type { FopArgs, FopReplies, FopHandlers, FopName } from './gen/fops';
+import type { Gfid, DictLike, DirEntry } from './types';
+import type { ErrnoName } from './errno';
+
+export type { FopName, FopArgs, FopReplies };
+
+/** What `op.fail()` and `op.forward()` return: the op is complete; return it from the handler. */
+export const COMPLETED: unique symbol = Symbol('glujs.completed');
+export type Completed = typeof COMPLETED;
+
+/** Overrides for `op.wind()`: any argument, by name (dicts as Dict, Map or object). */
+export type WindOverrides<F extends FopName> = {
+  [K in keyof FopArgs[F]]?: FopArgs[F][K] extends import('./types').Dict ? DictLike : FopArgs[F][K];
+};
+
+/** A reply: from `op.wind()` (edit it in place, then return it), or made up by the handler. */
+export type Reply<F extends FopName> = FopReplies[F];
+
+/** A reply a handler makes up: `{ opRet: -1, opErrno: 'ENOENT' }`; fields left out are filled in. */
+export type MadeReply<F extends FopName> = {
+  [K in keyof FopReplies[F]]?: K extends 'opErrno' ? number | ErrnoName : FopReplies[F][K] extends import('./types').Dict ? DictLike : FopReplies[F][K];
+};
+
+/** What a handler returns (or resolves to). */
+export type HandlerResult<F extends FopName> = Reply<F> | MadeReply<F> | Completed;
+
+/** One fop in flight. Its arguments are read-only fields (`op.loc`, `op.fd`, `op.xdata`, ...). */
+export interface OpBase<F extends FopName> {
+  /** The fop's name ('lookup', 'writev', ...). */
+  readonly fop: F;
+  /** True once the op has completed (answered, failed, forwarded, or timed out). */
+  readonly done: boolean;
+  /** Winds the op to the first child, with any arguments replaced; resolves to the child's reply. */
+  wind(overrides?: WindOverrides<F>): Promise<Reply<F>>;
+  /** Completes the op with op_ret -1 and this errno (a number or a name like 'EACCES'). */
+  fail(errno: number | ErrnoName, why?: string): Completed;
+  /** Winds the op on and lets the child's reply go straight up without returning to JS (cheapest). */
+  forward(overrides?: WindOverrides<F>): Completed;
+}
+export type Op<F extends FopName> = OpBase<F> & Readonly<FopArgs[F]>;
+
+/** Events without a reply (`notify`): child up/down and upcall cache invalidation from the brick. */
+export type NotifyEvent =
+  | { type: 'child-up' }
+  | { type: 'child-down' }
+  | {
+      type: 'upcall';
+      /** the inode that changed */
+      gfid: Gfid;
+      /** UP_* cache-invalidation flags (see upcall-utils.h) */
+      flags: number;
+      /** its parent, and for a rename the old parent (null gfid when not sent) */
+      pargfid: Gfid;
+      oldpargfid: Gfid;
+    };
+
+/** A typed option declared by a translator class (`static options`). */
+export interface OptionSpec {
+  type: 'string' | 'number' | 'boolean' | 'time' | 'size';
+  default?: string | number | boolean;
+  description?: string;
+}
+export type OptionValue = string | number | boolean;
+
+export interface Logger {
+  error(msg: string): void;
+  warn(msg: string): void;
+  info(msg: string): void;
+  debug(msg: string): void;
+  trace(msg: string): void;
+}
+
+/**
+ * The native answer cache: lookups it can answer are served on the GlusterFS
+ * thread without reaching JS. JS owns the policy: it adds answers it learnt and
+ * invalidates them. Race-free by generations: take `gen()` before winding the
+ * lookup whose reply you learn from, and pass it back; an invalidation of the
+ * same parent in between makes the native side refuse the stale answer.
+ */
+export interface FastPath {
+  /** The current generation (take it before winding). */
+  gen(): bigint;
+  /** lookup(pargfid, name) answers ENOENT natively until ttlMs passes (0: until invalidated). */
+  negative(pargfid: Gfid, name: string, gen: bigint, ttlMs?: number): void;
+  /** The directory holds exactly `names`: any other name answers ENOENT natively. */
+  complete(pargfid: Gfid, names: Iterable<string>, gen: bigint, ttlMs?: number): void;
+  /** A name under pargfid may exist now (omit name: the whole directory; omit both: everything). */
+  invalidate(pargfid?: Gfid, name?: string): void;
+  /** Counters of the native table. */
+  stats(): { hits: number; entries: number; dirs: number; invalidations: number };
+}
+
+/** Per-instance context the runtime hands to the constructor. */
+export interface TranslatorContext {
+  name: string;
+  options: Record<string, OptionValue>;
+  log: Logger;
+  fast: FastPath;
+}
+
+let pendingContext: TranslatorContext | undefined;
+/** @internal the runtime sets this just before constructing the translator. */
+export function setPendingContext(c: TranslatorContext | undefined): void {
+  pendingContext = c;
+}
+
+/**
+ * Base class of every glujs translator. Define a method per fop you handle
+ * (`async lookup(op: Op<'lookup'>)`); fops without a method never reach JS.
+ * Optional hooks: `init()` (async set-up, a throw fails the graph),
+ * `notify(event)`, `forget/release/releasedir/invalidate({gfid})`, `dump()`
+ * (fields for the statedump) and `fini()`.
+ */
+export class Translator {
+  /** The xlator's name in the volfile. */
+  readonly name: string;
+  /** The volfile's options (typed by `static options`, when the class declares it). */
+  readonly options: Record<string, OptionValue>;
+  /** Logs into the GlusterFS log under this xlator's name. */
+  readonly log: Logger;
+  /** The native answer cache (see FastPath). */
+  readonly fast: FastPath;
+
+  constructor() {
+    const c = pendingContext;
+    if (!c) {
+      // Constructed outside the daemon (unit tests, `glujs check`): inert but usable.
+      const nop = () => {};
+      this.name = new.target.name;
+      this.options = {};
+      this.log = { error: nop, warn: nop, info: nop, debug: nop, trace: nop };
+      this.fast = {
+        gen: () => 0n, negative: nop, complete: nop, invalidate: nop,
+        stats: () => ({ hits: 0, entries: 0, dirs: 0, invalidations: 0 }),
+      };
+      return;
+    }
+    this.name = c.name;
+    this.options = c.options;
+    this.log = c.log;
+    this.fast = c.fast;
+  }
+
+  /** Called once after construction; may be async. A throw fails the graph's init. */
+  init?(): void | Promise<void>;
+  /** Called when the environment is stopped (graph switch, unmount, reload). */
+  fini?(): void | Promise<void>;
+  /** Child up/down and upcall cache invalidation. */
+  notify?(event: NotifyEvent): void;
+  forget?(inode: { gfid: Gfid }): void;
+  release?(fd: { gfid: Gfid }): void;
+  releasedir?(fd: { gfid: Gfid }): void;
+  invalidate?(inode: { gfid: Gfid }): void;
+  /** Extra statedump fields ("key": value). */
+  dump?(): Record<string, string | number | bigint | boolean>;
+}
+
+// Every fop handler is an optional method of Translator, typed from the fop table.
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface Translator extends FopHandlers {}
+
+/** Re-exported for handlers that build entries. */
+export type { DirEntry };

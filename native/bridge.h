@@ -1,0 +1,220 @@
+/*
+ * bridge.h: where the gluster-facing C (native/gluster/) and the node-facing
+ * C++ (native/node/) meet. Nothing here needs a GlusterFS or a Node header.
+ *
+ * A fop that JS handles becomes a gj_op_t: its arguments are held (references
+ * taken, or copies made) as an array of gj_val_t, one per field of the fop's
+ * table entry (tools/gen-fops.mjs), each of a gj_kind_t. Every reply from a wind
+ * becomes a gj_reply_t holding the callback's fields the same way. The C side
+ * owns both; the C++ side reads them through views and builds new values with
+ * the gj_make_* functions. Everything below is callable from the JS thread.
+ */
+#ifndef GLUJS_BRIDGE_H
+#define GLUJS_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Value kinds; the order matches KINDS in lib/gen/fops.ts. */
+typedef enum {
+    GJ_NUM, GJ_STR, GJ_DICT, GJ_IATT, GJ_LOC, GJ_FD, GJ_INODE, GJ_DATA,
+    GJ_ENTRIES, GJ_STATVFS, GJ_FLOCK, GJ_LEASE, GJ_CHECKSUM, GJ_LOCKLIST,
+    GJ_OPAQUE, GJ_KIND_MAX
+} gj_kind_t;
+
+/* A held value: a number, or a pointer the C side owns a reference to. */
+typedef union {
+    int64_t i;
+    void *p;
+} gj_val_t;
+
+#define GJ_FOP_MAX 64  /* > GF_FOP_MAXVALUE */
+#define GJ_MAX_VALS 12 /* most fields of any fop or reply */
+
+/* ---- the fop table (generated) ---- */
+/* Kinds of fop `code`'s arguments (reply == 0) or reply fields; returns the count,
+ * or -1 when the fop cannot be handled in JS. */
+int gj_fop_kinds(int code, int reply, const unsigned char **kinds);
+const char *gj_fop_name(int code);
+
+/* ---- views of held values (borrowed; valid while the value is held) ---- */
+typedef struct {
+    uint8_t gfid[16];
+    uint64_t ino, dev, rdev, size, blocks, flags;
+    uint32_t mode; /* st_mode: type and permission bits */
+    uint32_t nlink, uid, gid, blksize;
+    int64_t atime, mtime, ctime, btime;
+    uint32_t atime_nsec, mtime_nsec, ctime_nsec, btime_nsec;
+} gj_iatt_t;
+
+typedef struct {
+    uint64_t bsize, frsize, blocks, bfree, bavail, files, ffree, favail, fsid,
+        flag, namemax;
+} gj_statvfs_t;
+
+typedef struct {
+    const char *path, *name;
+    uint8_t gfid[16], pargfid[16];
+} gj_loc_view_t;
+
+typedef struct {
+    uint8_t gfid[16];
+    int32_t flags;
+    int64_t pid;
+} gj_fd_view_t;
+
+typedef struct {
+    int32_t type, whence, pid;
+    int64_t start, len;
+    const char *owner;
+    size_t owner_len;
+} gj_flock_view_t;
+
+typedef struct {
+    const char *name;
+    uint64_t ino, off;
+    uint32_t type;
+    int has_stat;
+    gj_iatt_t stat;
+    void *inode, *xdata; /* borrowed; gj_entries_add takes its own refs */
+} gj_dirent_view_t;
+
+/* Dict value types, as JS sees them. */
+enum { GJ_DV_STR, GJ_DV_INT, GJ_DV_UINT, GJ_DV_DOUBLE, GJ_DV_BIN, GJ_DV_GFID };
+typedef void (*gj_dict_cb)(void *ctx, const char *key, int type, const void *data, size_t len);
+
+void gj_view_iatt(const void *iatt, gj_iatt_t *out);
+void gj_view_statvfs(const void *st, gj_statvfs_t *out);
+void gj_view_loc(const void *loc, gj_loc_view_t *out);
+void gj_view_fd(const void *fd, gj_fd_view_t *out);
+void gj_view_inode(const void *inode, uint8_t gfid[16]);
+void gj_view_flock(const void *fl, gj_flock_view_t *out);
+void gj_dict_foreach(void *dict, gj_dict_cb cb, void *ctx);
+size_t gj_data_size(const void *data);
+void gj_data_copyout(const void *data, void *dst);
+size_t gj_entries_count(const void *entries);
+/* Fills out[0..n) with views of the held entry list; returns how many. */
+size_t gj_entries_views(const void *entries, gj_dirent_view_t *out, size_t n);
+
+/* ---- new values (owned by the caller until handed to wind/unwind) ---- */
+void *gj_make_iatt(const gj_iatt_t *v);
+void *gj_make_statvfs(const gj_statvfs_t *v);
+void *gj_make_str(const char *s, size_t len);
+void *gj_make_data(const void *buf, size_t len);
+void *gj_make_checksum(const void *buf, size_t len);
+void *gj_make_dict(void);
+int gj_dict_put(void *dict, const char *key, int type, const void *data, size_t len);
+void *gj_make_entries(void);
+int gj_entries_add(void *entries, const gj_dirent_view_t *v);
+/* A zeroed value of a kind (an empty string, data or entry list), for the
+ * fields a fabricated success reply leaves out. */
+void *gj_make_zero(int kind);
+void gj_val_release(int kind, gj_val_t v);
+
+/* ---- fops in flight ---- */
+typedef struct gj_op gj_op_t;
+typedef struct gj_reply gj_reply_t;
+
+int gj_op_fop(const gj_op_t *op);
+gj_val_t gj_op_arg(const gj_op_t *op, int i);
+void *gj_op_xl(const gj_op_t *op);
+/* 1 once the op has completed (unwound, failed, timed out, forwarded). */
+int gj_op_done(const gj_op_t *op);
+/* Wind a copy of the op to the first child; the reply comes back as a gj_reply_t
+ * carrying `cookie`. vals[i] are borrowed. 0, or -1 when the op has completed. */
+int gj_op_wind(gj_op_t *op, const gj_val_t *vals, uint64_t cookie);
+/* Complete the op by winding it on; the child's reply goes straight up. */
+int gj_op_forward(gj_op_t *op, const gj_val_t *vals);
+/* Complete the op with a reply (vals borrowed) or an error. 0, or -1 when already done. */
+int gj_op_unwind(gj_op_t *op, const gj_val_t *vals);
+int gj_op_fail(gj_op_t *op, int op_errno, const char *why);
+void gj_op_ref(gj_op_t *op);
+/* A number the JS side keeps on the op (its handle), for messages about it. */
+void gj_op_set_tag(gj_op_t *op, double tag);
+double gj_op_tag(const gj_op_t *op);
+/* The inode a fabricated reply stands for: the op's loc's inode, else its fd's. */
+void *gj_op_inode(const gj_op_t *op);
+/* The op's first argument of a kind, or NULL (for fabricated replies: the fd of
+ * open/create/opendir, the flock of lk). */
+void *gj_op_first_arg(const gj_op_t *op, int kind);
+void gj_op_unref(gj_op_t *op);
+
+gj_op_t *gj_reply_op(const gj_reply_t *r);
+uint64_t gj_reply_cookie(const gj_reply_t *r);
+gj_val_t gj_reply_val(const gj_reply_t *r, int i);
+void gj_reply_free(gj_reply_t *r);
+
+/* ---- events without a reply: notify and the inode/fd callbacks ---- */
+enum { GJ_EV_CHILD_UP, GJ_EV_CHILD_DOWN, GJ_EV_UPCALL, GJ_EV_FORGET, GJ_EV_RELEASE,
+       GJ_EV_RELEASEDIR, GJ_EV_INVALIDATE };
+typedef struct {
+    int type;
+    uint8_t gfid[16];
+    uint32_t flags;   /* upcall: cache-invalidation flags */
+    uint32_t expire;  /* upcall: seconds the invalidation stays relevant */
+    uint8_t pargfid[16], oldpargfid[16];
+} gj_event_t;
+
+/* ---- the native answer cache (fast path) ---- */
+/* Answer lookup(parent, name) with ENOENT on the GlusterFS thread. `gen` is the
+ * generation returned by gj_fast_gen when the negative reply was produced: an
+ * entry whose generation is older than a later invalidation of the same parent
+ * is refused (returns 0). ttl_ms 0 means until invalidated. */
+uint64_t gj_fast_gen(void *xl);
+int gj_fast_add_negative(void *xl, const uint8_t pargfid[16], const char *name,
+                         uint64_t gen, uint32_t ttl_ms);
+/* Parent P is complete: names not in `names` (NUL-separated, n of them) are negative. */
+int gj_fast_set_complete(void *xl, const uint8_t pargfid[16], const char *names,
+                         size_t len, uint64_t gen, uint32_t ttl_ms);
+void gj_fast_invalidate(void *xl, const uint8_t pargfid[16], const char *name);
+void gj_fast_invalidate_all(void *xl);
+void gj_fast_stats(void *xl, uint64_t out[4]); /* hits, entries, dirs, invalidations */
+
+/* ---- logging into the GlusterFS log, under the xlator's name ---- */
+enum { GJ_LOG_ERROR, GJ_LOG_WARNING, GJ_LOG_INFO, GJ_LOG_DEBUG, GJ_LOG_TRACE };
+void gj_log(void *xl, int level, const char *msg);
+
+/* =========== implemented by the node side (native/node/) =========== */
+typedef struct gj_js gj_js_t;
+
+typedef struct {
+    const char *name;     /* xlator name, for logs */
+    const char *module;   /* the translator module's path */
+    const char *runtime;  /* dist/lib/runtime.js */
+    int nopts;
+    const char *const *keys, *const *vals; /* every volfile option */
+    uint32_t watchdog_ms; /* a synchronous JS run longer than this is terminated */
+} gj_js_config_t;
+
+/* Start a JS environment on its own thread and load the module. Blocks until
+ * the module is loaded (or failed: NULL, and err says why). handled[code] is
+ * set to 1 for every fop the module's class has a handler for; events[type]
+ * likewise for notify/forget/release/releasedir/invalidate. */
+gj_js_t *gj_js_start(void *xl, const gj_js_config_t *cfg, unsigned char handled[GJ_FOP_MAX],
+                     unsigned char events[8], char *err, size_t errlen);
+/* Hand an op / reply / event to the JS thread; never blocks. 0, or -1 when the
+ * JS environment is gone (the caller keeps ownership). */
+int gj_js_post_op(gj_js_t *js, gj_op_t *op);
+int gj_js_post_reply(gj_js_t *js, gj_reply_t *r);
+int gj_js_post_event(gj_js_t *js, const gj_event_t *ev);
+/* Ops already handed over that the C side completed (timeout); lets JS drop them. */
+int gj_js_post_expired(gj_js_t *js, gj_op_t *op);
+/* Statedump lines: calls `line` for each "key=value". */
+void gj_js_dump(gj_js_t *js, void (*line)(void *ctx, const char *key, const char *val), void *ctx);
+/* Stop the environment, join its thread, free everything. */
+void gj_js_stop(gj_js_t *js);
+/* Process exit: stop every environment before the daemon's exit() runs. */
+void gj_js_atexit(void);
+
+/* Called by the node side when its environment is gone for good or is being
+ * restarted: every op still pending for this xlator fails with op_errno. */
+void gj_ops_abort_all(void *xl, int op_errno, const char *why);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,354 @@
+/* fast.c: answers JS has decided, served on the GlusterFS thread.
+ *
+ * Per parent directory (gfid) the table keeps negative names (lookup -> ENOENT
+ * until expiry or invalidation) and, for a directory JS knows completely, the
+ * set of names present (anything else -> ENOENT). JS owns the policy: it adds
+ * and invalidates entries. The C side only guards against races: every change
+ * that may make a name exist bumps the parent's invalidation generation, and an
+ * answer JS learnt from a lookup wound before that change (an older generation)
+ * is refused, as nl-cache does with its time stamps. */
+#include "glue.h"
+#include <time.h>
+
+#define DIR_BUCKETS 1024
+#define MAX_NAMES (1u << 20) /* hard cap on names held; past it the table is dropped */
+
+typedef struct name_ent {
+    struct name_ent *next;
+    uint64_t expire_ms; /* 0: until invalidated */
+    char name[];
+} name_ent_t;
+
+typedef struct {
+    name_ent_t **b;
+    uint32_t nb, n;
+} nameset_t;
+
+typedef struct fdir {
+    struct fdir *next;
+    uuid_t gfid;
+    uint64_t inval_gen;
+    int complete;
+    uint64_t complete_expire_ms;
+    nameset_t neg, present;
+} fdir_t;
+
+struct gj_fast {
+    pthread_rwlock_t lock;
+    fdir_t *dirs[DIR_BUCKETS];
+    uint64_t gen;   /* atomically incremented */
+    uint64_t floor; /* answers learnt at or before this generation are refused */
+    uint64_t names; /* under lock */
+    uint64_t ndirs;
+    gf_atomic_t hits, invalidations;
+};
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t
+hash_bytes(const void *p, size_t n, uint32_t h)
+{
+    const unsigned char *c = p;
+    while (n--)
+        h = (h ^ *c++) * 16777619u;
+    return h;
+}
+
+static name_ent_t **
+ns_slot(nameset_t *s, const char *name)
+{
+    name_ent_t **e;
+    if (!s->nb)
+        return NULL;
+    e = &s->b[hash_bytes(name, strlen(name), 2166136261u) & (s->nb - 1)];
+    while (*e && strcmp((*e)->name, name) != 0)
+        e = &(*e)->next;
+    return e;
+}
+
+static name_ent_t *
+ns_find(nameset_t *s, const char *name)
+{
+    name_ent_t **e = ns_slot(s, name);
+    return e ? *e : NULL;
+}
+
+static void
+ns_free(nameset_t *s, uint64_t *count)
+{
+    for (uint32_t i = 0; i < s->nb; i++)
+        for (name_ent_t *e = s->b[i], *n; e; e = n) {
+            n = e->next;
+            free(e);
+            (*count)--;
+        }
+    free(s->b);
+    memset(s, 0, sizeof(*s));
+}
+
+static int
+ns_grow(nameset_t *s)
+{
+    uint32_t nb = s->nb ? s->nb * 2 : 16;
+    name_ent_t **b = calloc(nb, sizeof(*b));
+    if (!b)
+        return -1;
+    for (uint32_t i = 0; i < s->nb; i++)
+        for (name_ent_t *e = s->b[i], *n; e; e = n) {
+            n = e->next;
+            uint32_t h = hash_bytes(e->name, strlen(e->name), 2166136261u) & (nb - 1);
+            e->next = b[h];
+            b[h] = e;
+        }
+    free(s->b);
+    s->b = b;
+    s->nb = nb;
+    return 0;
+}
+
+static int
+ns_add(nameset_t *s, const char *name, uint64_t expire_ms, uint64_t *count)
+{
+    name_ent_t **slot, *e;
+    size_t len = strlen(name);
+    if (s->n >= s->nb && ns_grow(s) != 0)
+        return -1;
+    slot = ns_slot(s, name);
+    if (*slot) {
+        (*slot)->expire_ms = expire_ms;
+        return 0;
+    }
+    e = malloc(sizeof(*e) + len + 1);
+    if (!e)
+        return -1;
+    memcpy(e->name, name, len + 1);
+    e->expire_ms = expire_ms;
+    e->next = NULL;
+    *slot = e;
+    s->n++;
+    (*count)++;
+    return 0;
+}
+
+static void
+ns_del(nameset_t *s, const char *name, uint64_t *count)
+{
+    name_ent_t **slot = ns_slot(s, name), *e;
+    if (!slot || !*slot)
+        return;
+    e = *slot;
+    *slot = e->next;
+    free(e);
+    s->n--;
+    (*count)--;
+}
+
+static fdir_t **
+dir_slot(gj_fast_t *f, const uint8_t *gfid)
+{
+    fdir_t **d = &f->dirs[hash_bytes(gfid, 16, 2166136261u) & (DIR_BUCKETS - 1)];
+    while (*d && memcmp((*d)->gfid, gfid, 16) != 0)
+        d = &(*d)->next;
+    return d;
+}
+
+static fdir_t *
+dir_get(gj_fast_t *f, const uint8_t *gfid)
+{
+    fdir_t **slot = dir_slot(f, gfid);
+    if (!*slot) {
+        fdir_t *d = calloc(1, sizeof(*d));
+        if (!d)
+            return NULL;
+        memcpy(d->gfid, gfid, 16);
+        d->inval_gen = f->floor; /* a dropped record's history is unknown */
+        *slot = d;
+        f->ndirs++;
+    }
+    return *slot;
+}
+
+static void
+drop_all(gj_fast_t *f)
+{
+    for (int i = 0; i < DIR_BUCKETS; i++) {
+        for (fdir_t *d = f->dirs[i], *n; d; d = n) {
+            n = d->next;
+            ns_free(&d->neg, &f->names);
+            ns_free(&d->present, &f->names);
+            free(d);
+        }
+        f->dirs[i] = NULL;
+    }
+    f->ndirs = 0;
+    f->floor = __atomic_add_fetch(&f->gen, 1, __ATOMIC_SEQ_CST);
+}
+
+gj_fast_t *
+gj_fast_new(void)
+{
+    gj_fast_t *f = calloc(1, sizeof(*f));
+    if (f) {
+        pthread_rwlock_init(&f->lock, NULL);
+        f->gen = 1;
+    }
+    return f;
+}
+
+void
+gj_fast_free(gj_fast_t *f)
+{
+    if (!f)
+        return;
+    drop_all(f);
+    pthread_rwlock_destroy(&f->lock);
+    free(f);
+}
+
+static gj_fast_t *
+fast_of(void *xl)
+{
+    gj_private_t *priv = ((xlator_t *)xl)->private;
+    return priv ? priv->fast : NULL;
+}
+
+int
+gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc)
+{
+    gj_fast_t *f = fast_of(this);
+    const uint8_t *pgfid;
+    int hit = 0;
+    if (!f || !f->ndirs || !loc->name || !*loc->name)
+        return 0;
+    pgfid = !gf_uuid_is_null(loc->pargfid) ? loc->pargfid : loc->parent ? loc->parent->gfid : NULL;
+    if (!pgfid)
+        return 0;
+    pthread_rwlock_rdlock(&f->lock);
+    fdir_t *d = *dir_slot(f, pgfid);
+    if (d) {
+        uint64_t now = now_ms();
+        name_ent_t *e = ns_find(&d->neg, loc->name);
+        if (e && (!e->expire_ms || e->expire_ms > now))
+            hit = 1;
+        else if (d->complete && (!d->complete_expire_ms || d->complete_expire_ms > now) &&
+                 !ns_find(&d->present, loc->name))
+            hit = 1;
+    }
+    pthread_rwlock_unlock(&f->lock);
+    if (!hit)
+        return 0;
+    GF_ATOMIC_INC(f->hits);
+    STACK_UNWIND_STRICT(lookup, frame, -1, ENOENT, NULL, NULL, NULL, NULL);
+    return 1;
+}
+
+uint64_t
+gj_fast_gen(void *xl)
+{
+    gj_fast_t *f = fast_of(xl);
+    return f ? __atomic_load_n(&f->gen, __ATOMIC_SEQ_CST) : 0;
+}
+
+int
+gj_fast_add_negative(void *xl, const uint8_t pargfid[16], const char *name, uint64_t gen,
+                     uint32_t ttl_ms)
+{
+    gj_fast_t *f = fast_of(xl);
+    int ret = -1;
+    if (!f)
+        return -1;
+    pthread_rwlock_wrlock(&f->lock);
+    if (f->names >= MAX_NAMES)
+        drop_all(f);
+    fdir_t *d = dir_get(f, pargfid);
+    if (d && d->inval_gen < gen)
+        ret = ns_add(&d->neg, name, ttl_ms ? now_ms() + ttl_ms : 0, &f->names);
+    else if (d)
+        ret = 0; /* stale: an invalidation came after the lookup was wound */
+    pthread_rwlock_unlock(&f->lock);
+    return ret;
+}
+
+int
+gj_fast_set_complete(void *xl, const uint8_t pargfid[16], const char *names, size_t len,
+                     uint64_t gen, uint32_t ttl_ms)
+{
+    gj_fast_t *f = fast_of(xl);
+    int ret = 0;
+    if (!f)
+        return -1;
+    pthread_rwlock_wrlock(&f->lock);
+    if (f->names >= MAX_NAMES)
+        drop_all(f);
+    fdir_t *d = dir_get(f, pargfid);
+    if (!d || d->inval_gen >= gen) {
+        pthread_rwlock_unlock(&f->lock);
+        return d ? 0 : -1;
+    }
+    ns_free(&d->present, &f->names);
+    for (const char *p = names; p < names + len && ret == 0; p += strlen(p) + 1)
+        ret = ns_add(&d->present, p, 0, &f->names);
+    d->complete = ret == 0;
+    d->complete_expire_ms = ttl_ms ? now_ms() + ttl_ms : 0;
+    pthread_rwlock_unlock(&f->lock);
+    return ret;
+}
+
+void
+gj_fast_invalidate(void *xl, const uint8_t pargfid[16], const char *name)
+{
+    gj_fast_t *f = fast_of(xl);
+    uint64_t gen;
+    if (!f)
+        return;
+    gen = __atomic_add_fetch(&f->gen, 1, __ATOMIC_SEQ_CST);
+    GF_ATOMIC_INC(f->invalidations);
+    pthread_rwlock_wrlock(&f->lock);
+    fdir_t *d = dir_get(f, pargfid);
+    if (d) {
+        d->inval_gen = gen;
+        if (name) {
+            ns_del(&d->neg, name, &f->names);
+            if (d->complete)
+                ns_add(&d->present, name, 0, &f->names);
+        } else {
+            ns_free(&d->neg, &f->names);
+            ns_free(&d->present, &f->names);
+            d->complete = 0;
+        }
+    }
+    pthread_rwlock_unlock(&f->lock);
+}
+
+void
+gj_fast_invalidate_all(void *xl)
+{
+    gj_fast_t *f = fast_of(xl);
+    if (!f)
+        return;
+    pthread_rwlock_wrlock(&f->lock);
+    drop_all(f); /* raises the floor: lookups wound before now cannot add */
+    pthread_rwlock_unlock(&f->lock);
+    GF_ATOMIC_INC(f->invalidations);
+}
+
+void
+gj_fast_stats(void *xl, uint64_t out[4])
+{
+    gj_fast_t *f = fast_of(xl);
+    memset(out, 0, 4 * sizeof(uint64_t));
+    if (!f)
+        return;
+    pthread_rwlock_rdlock(&f->lock);
+    out[0] = GF_ATOMIC_GET(f->hits);
+    out[1] = f->names;
+    out[2] = f->ndirs;
+    out[3] = GF_ATOMIC_GET(f->invalidations);
+    pthread_rwlock_unlock(&f->lock);
+}

@@ -1,0 +1,96 @@
+/* glue.h: the gluster-facing half's private header (C only; GlusterFS headers
+ * do not compile as C++). */
+#ifndef GLUJS_GLUE_H
+#define GLUJS_GLUE_H
+
+#include "gf-config.h"
+#include <glusterfs/xlator.h>
+#include <glusterfs/defaults.h>
+#include <glusterfs/stack.h>
+#include <glusterfs/statedump.h>
+#include <pthread.h>
+#include "../bridge.h"
+
+typedef struct gj_fop_desc {
+    const char *name;
+    int code;
+    int js; /* 0: carries a value glujs cannot hold; always passed through */
+    int nargs;
+    unsigned char arg_kinds[GJ_MAX_VALS];
+    int nreply;
+    unsigned char reply_kinds[GJ_MAX_VALS];
+    void (*wind)(call_frame_t *frame, xlator_t *this, void *cookie, const gj_val_t *a);
+    void (*forward)(call_frame_t *frame, xlator_t *this, const gj_val_t *a);
+    void (*unwind)(call_frame_t *frame, const gj_val_t *r);
+} gj_fop_desc_t;
+
+extern const gj_fop_desc_t gj_fop_table[GJ_FOP_MAX];
+extern struct xlator_fops gj_fops;
+
+typedef struct gj_fast gj_fast_t; /* fast.c */
+
+/* this->private */
+typedef struct {
+    gj_js_t *js;
+    unsigned char handled[GJ_FOP_MAX]; /* fops the module has handlers for */
+    unsigned char events[8];           /* notify/cbk events it has handlers for */
+    uint32_t timeout_ms;               /* handler-timeout; 0 = none */
+    char *module;
+
+    /* ops handed to JS and not yet completed, oldest first (for the timeout) */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct list_head pending;
+    uint64_t npending;
+    pthread_t timer;
+    int timer_running, stopping;
+
+    gj_fast_t *fast;
+
+    /* counters (statedump / metrics) */
+    gf_atomic_t fops_in, fops_passed, fops_failed, timeouts, late_answers, fast_hits;
+} gj_private_t;
+
+/* values.c */
+void *gj_hold_str(void *s);
+void *gj_hold_dict(void *d);
+void *gj_hold_iatt(void *b);
+void *gj_hold_loc(void *l);
+void *gj_hold_fd(void *f);
+void *gj_hold_inode(void *i);
+void *gj_hold_data(struct iovec *vec, int32_t count, struct iobref *iobref);
+void *gj_hold_entries(void *e);
+void *gj_hold_statvfs(void *s);
+void *gj_hold_flock(void *f);
+void *gj_hold_lease(void *l);
+void *gj_hold_checksum(void *c);
+void *gj_hold_locklist(void *l);
+void *gj_hold_opaque(void *o);
+void *gj_hold_iobref(void *o);
+struct iovec *gj_data_iov(void *d);
+int32_t gj_data_count(void *d);
+struct iobref *gj_data_iobref(void *d);
+void gj_release_vals(const unsigned char *kinds, int n, gj_val_t *v);
+
+/* ops.c */
+static inline int
+gj_handled(xlator_t *this, int code)
+{
+    gj_private_t *priv = this->private;
+    return priv && priv->handled[code];
+}
+/* Hand a held fop to JS. 0: JS owns it now. -1: JS is gone; the args were
+ * released and the caller winds the fop on (fail-open). */
+int gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args);
+/* The callback of a wind made by JS (frame is the wind's own copy). */
+void gj_wind_done(call_frame_t *frame, void *cookie, xlator_t *this, gj_val_t *r);
+int gj_ops_start(xlator_t *this);
+void gj_ops_stop(xlator_t *this);
+
+/* fast.c */
+gj_fast_t *gj_fast_new(void);
+void gj_fast_free(gj_fast_t *f);
+/* 1 if the lookup was answered here (ENOENT), 0 to go on. */
+int gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc);
+
+#endif

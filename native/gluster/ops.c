@@ -1,0 +1,416 @@
+/* ops.c: the life of a fop handed to JS. It completes exactly once: by JS
+ * (unwind, fail, forward), by the handler-timeout, or by the loss of the JS
+ * environment, whichever comes first; the others find it done and back off. */
+#include "glue.h"
+#include <signal.h>
+#include <time.h>
+
+struct gj_op {
+    struct list_head list; /* priv->pending while not done */
+    gf_atomic_t ref;
+    int done;              /* under priv->lock */
+    int code;
+    call_frame_t *frame;   /* valid only while !done */
+    xlator_t *this;
+    uint64_t deadline_ms;
+    double tag;
+    gj_val_t args[GJ_MAX_VALS];
+};
+
+struct gj_reply {
+    gj_op_t *op; /* holds a reference */
+    uint64_t cookie;
+    gj_val_t vals[GJ_MAX_VALS];
+};
+
+typedef struct {
+    gj_op_t *op;
+    uint64_t cookie;
+} gj_wind_t;
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const gj_fop_desc_t *
+desc(int code)
+{
+    return &gj_fop_table[code];
+}
+
+int
+gj_fop_kinds(int code, int reply, const unsigned char **kinds)
+{
+    if (code <= 0 || code >= GJ_FOP_MAX || !gj_fop_table[code].name || !gj_fop_table[code].js)
+        return -1;
+    *kinds = reply ? gj_fop_table[code].reply_kinds : gj_fop_table[code].arg_kinds;
+    return reply ? gj_fop_table[code].nreply : gj_fop_table[code].nargs;
+}
+
+const char *
+gj_fop_name(int code)
+{
+    return (code > 0 && code < GJ_FOP_MAX) ? gj_fop_table[code].name : NULL;
+}
+
+void
+gj_op_ref(gj_op_t *op)
+{
+    GF_ATOMIC_INC(op->ref);
+}
+
+void
+gj_op_unref(gj_op_t *op)
+{
+    if (GF_ATOMIC_DEC(op->ref) != 0)
+        return;
+    gj_release_vals(desc(op->code)->arg_kinds, desc(op->code)->nargs, op->args);
+    free(op);
+}
+
+int gj_op_fop(const gj_op_t *op) { return op->code; }
+void gj_op_set_tag(gj_op_t *op, double tag) { op->tag = tag; }
+double gj_op_tag(const gj_op_t *op) { return op->tag; }
+
+void *
+gj_op_first_arg(const gj_op_t *op, int kind)
+{
+    const gj_fop_desc_t *d = desc(op->code);
+    for (int i = 0; i < d->nargs; i++)
+        if (d->arg_kinds[i] == kind && op->args[i].p)
+            return op->args[i].p;
+    return NULL;
+}
+
+
+void *
+gj_op_inode(const gj_op_t *op)
+{
+    loc_t *loc = gj_op_first_arg(op, GJ_LOC);
+    fd_t *fd = gj_op_first_arg(op, GJ_FD);
+    return loc && loc->inode ? loc->inode : fd ? fd->inode : NULL;
+}
+gj_val_t gj_op_arg(const gj_op_t *op, int i) { return op->args[i]; }
+void *gj_op_xl(const gj_op_t *op) { return op->this; }
+
+int
+gj_op_done(const gj_op_t *op)
+{
+    gj_private_t *priv = op->this->private;
+    int done;
+    pthread_mutex_lock(&priv->lock);
+    done = op->done;
+    pthread_mutex_unlock(&priv->lock);
+    return done;
+}
+
+/* Take the op out of the pending list; only the first caller succeeds. */
+static int
+claim(gj_op_t *op)
+{
+    gj_private_t *priv = op->this->private;
+    int ok = 0;
+    pthread_mutex_lock(&priv->lock);
+    if (!op->done) {
+        op->done = 1;
+        list_del_init(&op->list);
+        priv->npending--;
+        ok = 1;
+    }
+    pthread_mutex_unlock(&priv->lock);
+    return ok;
+}
+
+int
+gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
+{
+    gj_private_t *priv = this->private;
+    gj_op_t *op = calloc(1, sizeof(*op));
+    if (!op) {
+        gj_val_t r[GJ_MAX_VALS] = {{0}};
+        r[0].i = -1;
+        r[1].i = ENOMEM;
+        gj_release_vals(desc(code)->arg_kinds, desc(code)->nargs, args);
+        desc(code)->unwind(frame, r);
+        return 0;
+    }
+    INIT_LIST_HEAD(&op->list);
+    GF_ATOMIC_INIT(op->ref, 2); /* one for pending, one for the JS side */
+    op->code = code;
+    op->frame = frame;
+    op->this = this;
+    memcpy(op->args, args, sizeof(gj_val_t) * desc(code)->nargs);
+    op->deadline_ms = priv->timeout_ms ? now_ms() + priv->timeout_ms : UINT64_MAX;
+
+    pthread_mutex_lock(&priv->lock);
+    list_add_tail(&op->list, &priv->pending);
+    if (priv->npending++ == 0)
+        pthread_cond_signal(&priv->cond);
+    pthread_mutex_unlock(&priv->lock);
+    GF_ATOMIC_INC(priv->fops_in);
+
+    if (gj_js_post_op(priv->js, op) != 0) {
+        gj_op_unref(op); /* the JS side's reference */
+        gj_op_fail(op, ENOTCONN, "the JS environment is not running");
+    }
+    return 0;
+}
+
+static void
+unwind_with(gj_op_t *op, const gj_val_t *vals)
+{
+    xlator_t *old = THIS;
+    THIS = op->this;
+    desc(op->code)->unwind(op->frame, vals);
+    THIS = old;
+    op->frame = NULL;
+}
+
+int
+gj_op_unwind(gj_op_t *op, const gj_val_t *vals)
+{
+    if (!claim(op))
+        return -1;
+    unwind_with(op, vals);
+    gj_op_unref(op);
+    return 0;
+}
+
+int
+gj_op_fail(gj_op_t *op, int op_errno, const char *why)
+{
+    gj_private_t *priv = op->this->private;
+    gj_val_t r[GJ_MAX_VALS];
+    if (!claim(op))
+        return -1;
+    memset(r, 0, sizeof(r));
+    r[0].i = -1;
+    r[1].i = op_errno;
+    GF_ATOMIC_INC(priv->fops_failed);
+    if (why)
+        gf_log(op->this->name, GF_LOG_ERROR, "%s failed with %s: %s", desc(op->code)->name,
+               strerror(op_errno), why);
+    unwind_with(op, r);
+    gj_op_unref(op);
+    return 0;
+}
+
+int
+gj_op_forward(gj_op_t *op, const gj_val_t *vals)
+{
+    xlator_t *old = THIS;
+    call_frame_t *frame = op->frame;
+    if (!claim(op))
+        return -1;
+    THIS = op->this;
+    desc(op->code)->forward(frame, op->this, vals);
+    THIS = old;
+    op->frame = NULL;
+    gj_op_unref(op);
+    return 0;
+}
+
+int
+gj_op_wind(gj_op_t *op, const gj_val_t *vals, uint64_t cookie)
+{
+    gj_private_t *priv = op->this->private;
+    call_frame_t *wf = NULL;
+    gj_wind_t *w = malloc(sizeof(*w));
+    xlator_t *old = THIS;
+    if (!w)
+        return -2;
+    /* The wind runs on its own copy of the frame, so that the op can be
+     * unwound (timeout, early answer) while the child still holds the wind. */
+    THIS = op->this;
+    pthread_mutex_lock(&priv->lock);
+    if (!op->done)
+        wf = copy_frame(op->frame);
+    pthread_mutex_unlock(&priv->lock);
+    if (!wf) {
+        THIS = old;
+        free(w);
+        return op->done ? -1 : -2;
+    }
+    gj_op_ref(op);
+    w->op = op;
+    w->cookie = cookie;
+    desc(op->code)->wind(wf, op->this, w, vals);
+    THIS = old;
+    return 0;
+}
+
+void
+gj_wind_done(call_frame_t *frame, void *cookie, xlator_t *this, gj_val_t *r)
+{
+    gj_private_t *priv = this->private;
+    gj_wind_t *w = cookie;
+    gj_op_t *op = w->op;
+    gj_reply_t *rep = malloc(sizeof(*rep));
+    int n = desc(op->code)->nreply;
+
+    STACK_DESTROY(frame->root);
+    if (rep) {
+        rep->op = op; /* takes over the wind's reference */
+        rep->cookie = w->cookie;
+        memcpy(rep->vals, r, sizeof(gj_val_t) * n);
+    }
+    free(w);
+    if (!rep) {
+        gj_release_vals(desc(op->code)->reply_kinds, n, r);
+        gj_op_unref(op);
+        return;
+    }
+    if (gj_op_done(op) || gj_js_post_reply(priv->js, rep) != 0) {
+        GF_ATOMIC_INC(priv->late_answers);
+        gj_reply_free(rep);
+    }
+}
+
+gj_op_t *gj_reply_op(const gj_reply_t *r) { return r->op; }
+uint64_t gj_reply_cookie(const gj_reply_t *r) { return r->cookie; }
+gj_val_t gj_reply_val(const gj_reply_t *r, int i) { return r->vals[i]; }
+
+void
+gj_reply_free(gj_reply_t *r)
+{
+    const gj_fop_desc_t *d = desc(r->op->code);
+    gj_release_vals(d->reply_kinds, d->nreply, r->vals);
+    gj_op_unref(r->op);
+    free(r);
+}
+
+/* Fail every op in `list` (already claimed) with op_errno. */
+static void
+fail_claimed(xlator_t *this, struct list_head *list, int op_errno, const char *why, int expired)
+{
+    gj_private_t *priv = this->private;
+    gj_op_t *op, *tmp;
+    gj_val_t r[GJ_MAX_VALS];
+    list_for_each_entry_safe(op, tmp, list, list)
+    {
+        list_del_init(&op->list);
+        memset(r, 0, sizeof(r));
+        r[0].i = -1;
+        r[1].i = op_errno;
+        gf_log(this->name, GF_LOG_ERROR, "%s failed with %s: %s", desc(op->code)->name,
+               strerror(op_errno), why);
+        GF_ATOMIC_INC(priv->fops_failed);
+        unwind_with(op, r);
+        if (expired && gj_js_post_expired(priv->js, op) == 0)
+            continue; /* the pending reference goes with the message */
+        gj_op_unref(op);
+    }
+}
+
+static void
+claim_all(gj_private_t *priv, struct list_head *out, uint64_t until)
+{
+    gj_op_t *op, *tmp;
+    list_for_each_entry_safe(op, tmp, &priv->pending, list)
+    {
+        if (op->deadline_ms > until)
+            break;
+        op->done = 1;
+        list_move_tail(&op->list, out);
+        priv->npending--;
+    }
+}
+
+void
+gj_ops_abort_all(void *xl, int op_errno, const char *why)
+{
+    xlator_t *this = xl;
+    gj_private_t *priv = this->private;
+    struct list_head doomed;
+    INIT_LIST_HEAD(&doomed);
+    pthread_mutex_lock(&priv->lock);
+    claim_all(priv, &doomed, UINT64_MAX);
+    pthread_mutex_unlock(&priv->lock);
+    fail_claimed(this, &doomed, op_errno, why, 0);
+}
+
+static void *
+timer_main(void *arg)
+{
+    xlator_t *this = arg;
+    gj_private_t *priv = this->private;
+    char why[128];
+    THIS = this;
+    snprintf(why, sizeof(why), "no answer from the JS handler within handler-timeout (%u ms)",
+             priv->timeout_ms);
+    pthread_mutex_lock(&priv->lock);
+    while (!priv->stopping) {
+        struct list_head expired;
+        uint64_t now = now_ms();
+        INIT_LIST_HEAD(&expired);
+        claim_all(priv, &expired, now);
+        if (!list_empty(&expired)) {
+            pthread_mutex_unlock(&priv->lock);
+            GF_ATOMIC_INC(priv->timeouts);
+            fail_claimed(this, &expired, ETIMEDOUT, why, 1);
+            pthread_mutex_lock(&priv->lock);
+            continue;
+        }
+        if (list_empty(&priv->pending)) {
+            pthread_cond_wait(&priv->cond, &priv->lock);
+        } else {
+            gj_op_t *first = list_first_entry(&priv->pending, gj_op_t, list);
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            uint64_t wait = first->deadline_ms > now ? first->deadline_ms - now : 0;
+            ts.tv_sec += wait / 1000;
+            ts.tv_nsec += (wait % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&priv->cond, &priv->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&priv->lock);
+    return NULL;
+}
+
+int
+gj_ops_start(xlator_t *this)
+{
+    gj_private_t *priv = this->private;
+    pthread_condattr_t ca;
+    sigset_t all, old;
+    int ret;
+    pthread_mutex_init(&priv->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&priv->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    INIT_LIST_HEAD(&priv->pending);
+    if (!priv->timeout_ms)
+        return 0;
+    /* Our threads never take the daemon's signals. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    ret = pthread_create(&priv->timer, NULL, timer_main, this);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (ret != 0)
+        return -1;
+    pthread_setname_np(priv->timer, "glujs-timer");
+    priv->timer_running = 1;
+    return 0;
+}
+
+void
+gj_ops_stop(xlator_t *this)
+{
+    gj_private_t *priv = this->private;
+    pthread_mutex_lock(&priv->lock);
+    priv->stopping = 1;
+    pthread_cond_broadcast(&priv->cond);
+    pthread_mutex_unlock(&priv->lock);
+    if (priv->timer_running)
+        pthread_join(priv->timer, NULL);
+    priv->timer_running = 0;
+}

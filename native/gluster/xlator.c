@@ -1,0 +1,283 @@
+/* xlator.c: features/glujs as GlusterFS sees it: options, init/fini, notify,
+ * the inode/fd callbacks, statedump and metrics. The fops are generated
+ * (native/gen/fops.c); their life in flight is ops.c's. */
+#include "glue.h"
+#include <glusterfs/upcall-utils.h>
+#include <dlfcn.h>
+#include <limits.h>
+#include <libgen.h>
+
+void
+gj_log(void *xl, int level, const char *msg)
+{
+    static const gf_loglevel_t map[] = {GF_LOG_ERROR, GF_LOG_WARNING, GF_LOG_INFO,
+                                        GF_LOG_DEBUG, GF_LOG_TRACE};
+    xlator_t *this = xl;
+    gf_log(this ? this->name : "glujs", map[level < 0 || level > 4 ? 2 : level], "%s", msg);
+}
+
+/* dist/lib/runtime.js, found from where this .so really lives
+ * (<root>/build/Release/glujs.node, whatever symlink GlusterFS loaded). */
+static int
+runtime_path(char *out, size_t len)
+{
+    Dl_info info;
+    char real[PATH_MAX], *root;
+    if (!dladdr((void *)runtime_path, &info) || !realpath(info.dli_fname, real))
+        return -1;
+    root = dirname(dirname(dirname(real)));
+    return snprintf(out, len, "%s/dist/lib/runtime.js", root) >= (int)len ? -1 : 0;
+}
+
+struct opts {
+    int n, cap;
+    const char **keys, **vals;
+};
+
+static int
+collect_opt(dict_t *d, char *key, data_t *v, void *data)
+{
+    struct opts *o = data;
+    if (o->n == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 16;
+        o->keys = realloc(o->keys, o->cap * sizeof(char *));
+        o->vals = realloc(o->vals, o->cap * sizeof(char *));
+    }
+    o->keys[o->n] = key;
+    o->vals[o->n] = v->data;
+    o->n++;
+    return 0;
+}
+
+static int32_t
+gj_mem_acct_init(xlator_t *this)
+{
+    return xlator_mem_acct_init(this, gf_common_mt_end + 1);
+}
+
+static void
+free_private(gj_private_t *priv)
+{
+    if (!priv)
+        return;
+    gj_fast_free(priv->fast);
+    GF_FREE(priv->module);
+    GF_FREE(priv);
+}
+
+static int32_t
+gj_init(xlator_t *this)
+{
+    gj_private_t *priv = NULL;
+    char runtime[PATH_MAX], err[1024] = "";
+    char *module = NULL;
+    time_t timeout_s = 0, watchdog_s = 0;
+    struct opts o = {0};
+    gj_js_config_t cfg;
+    static int atexit_done;
+
+    if (!this->children || this->children->next) {
+        gf_log(this->name, GF_LOG_ERROR, "glujs needs exactly one child (subvolumes)");
+        return -1;
+    }
+    if (!this->parents)
+        gf_log(this->name, GF_LOG_WARNING, "dangling volume: no parent; check the volfile");
+
+    priv = GF_CALLOC(1, sizeof(*priv), gf_common_mt_char);
+    if (!priv)
+        return -1;
+    this->private = priv;
+    GF_OPTION_INIT("module", module, path, err);
+    GF_OPTION_INIT("handler-timeout", timeout_s, time, err);
+    GF_OPTION_INIT("watchdog", watchdog_s, time, err);
+    priv->timeout_ms = (uint32_t)timeout_s * 1000;
+    priv->module = gf_strdup(module);
+    priv->fast = gj_fast_new();
+    if (runtime_path(runtime, sizeof(runtime)) != 0) {
+        gf_log(this->name, GF_LOG_ERROR, "cannot locate glujs's runtime (dist/lib/runtime.js)");
+        goto err;
+    }
+    if (gj_ops_start(this) != 0)
+        goto err;
+
+    dict_foreach(this->options, collect_opt, &o);
+    cfg = (gj_js_config_t){.name = this->name, .module = priv->module, .runtime = runtime,
+                           .nopts = o.n, .keys = o.keys, .vals = o.vals,
+                           .watchdog_ms = (uint32_t)watchdog_s * 1000};
+    if (!atexit_done) {
+        atexit_done = 1;
+        atexit(gj_js_atexit); /* stop JS before exit() tears the process down */
+    }
+    priv->js = gj_js_start(this, &cfg, priv->handled, priv->events, err, sizeof(err));
+    free(o.keys);
+    free(o.vals);
+    if (!priv->js) {
+        gf_log(this->name, GF_LOG_ERROR, "cannot load translator module %s: %s", priv->module, err);
+        goto err;
+    }
+    gf_log(this->name, GF_LOG_INFO, "loaded translator module %s", priv->module);
+    return 0;
+err:
+    gj_ops_stop(this);
+    free_private(priv);
+    this->private = NULL;
+    return -1;
+}
+
+static void
+gj_fini(xlator_t *this)
+{
+    gj_private_t *priv = this->private;
+    if (!priv)
+        return;
+    this->private = NULL;
+    gj_js_stop(priv->js); /* fails what JS still had */
+    gj_ops_stop(this);
+    free_private(priv);
+}
+
+static int32_t
+gj_reconfigure(xlator_t *this, dict_t *options)
+{
+    gj_private_t *priv = this->private;
+    time_t timeout_s = 0;
+    GF_OPTION_RECONF("handler-timeout", timeout_s, options, time, out);
+    priv->timeout_ms = (uint32_t)timeout_s * 1000;
+    return 0;
+out:
+    return -1;
+}
+
+static void
+post_event(xlator_t *this, gj_event_t *ev)
+{
+    gj_private_t *priv = this->private;
+    if (priv && priv->js && priv->events[ev->type])
+        gj_js_post_event(priv->js, ev);
+}
+
+static int32_t
+gj_notify(xlator_t *this, int32_t event, void *data, ...)
+{
+    gj_event_t ev = {0};
+    switch (event) {
+        case GF_EVENT_CHILD_UP:
+            ev.type = GJ_EV_CHILD_UP;
+            post_event(this, &ev);
+            break;
+        case GF_EVENT_CHILD_DOWN:
+            ev.type = GJ_EV_CHILD_DOWN;
+            post_event(this, &ev);
+            break;
+        case GF_EVENT_UPCALL: {
+            struct gf_upcall *up = data;
+            if (up && up->event_type == GF_UPCALL_CACHE_INVALIDATION && up->data) {
+                struct gf_upcall_cache_invalidation *ci = up->data;
+                ev.type = GJ_EV_UPCALL;
+                memcpy(ev.gfid, up->gfid, 16);
+                ev.flags = ci->flags;
+                ev.expire = ci->expire_time_attr;
+                memcpy(ev.pargfid, ci->p_stat.ia_gfid, 16);
+                memcpy(ev.oldpargfid, ci->oldp_stat.ia_gfid, 16);
+                post_event(this, &ev);
+            }
+            break;
+        }
+    }
+    return default_notify(this, event, data);
+}
+
+static void
+cbk_event(xlator_t *this, int type, inode_t *inode)
+{
+    gj_event_t ev = {.type = type};
+    if (inode)
+        memcpy(ev.gfid, inode->gfid, 16);
+    post_event(this, &ev);
+}
+
+static int32_t gj_forget(xlator_t *this, inode_t *inode) { cbk_event(this, GJ_EV_FORGET, inode); return 0; }
+static int32_t gj_release(xlator_t *this, fd_t *fd) { cbk_event(this, GJ_EV_RELEASE, fd->inode); return 0; }
+static int32_t gj_releasedir(xlator_t *this, fd_t *fd) { cbk_event(this, GJ_EV_RELEASEDIR, fd->inode); return 0; }
+static int32_t gj_invalidate(xlator_t *this, inode_t *inode) { cbk_event(this, GJ_EV_INVALIDATE, inode); return 0; }
+
+static void
+dump_line(void *ctx, const char *key, const char *val)
+{
+    gf_proc_dump_write((char *)key, "%s", val);
+}
+
+static int32_t
+gj_dump_priv(xlator_t *this)
+{
+    gj_private_t *priv = this->private;
+    char key[GF_DUMP_MAX_BUF_LEN];
+    uint64_t fast[4];
+    if (!priv)
+        return 0;
+    gf_proc_dump_build_key(key, "xlator.features.glujs", "%s.priv", this->name);
+    gf_proc_dump_add_section("%s", key);
+    gf_proc_dump_write("module", "%s", priv->module);
+    gf_proc_dump_write("handler_timeout_ms", "%u", priv->timeout_ms);
+    gf_proc_dump_write("fops_to_js", "%" PRIu64, GF_ATOMIC_GET(priv->fops_in));
+    gf_proc_dump_write("fops_failed", "%" PRIu64, GF_ATOMIC_GET(priv->fops_failed));
+    gf_proc_dump_write("timeouts", "%" PRIu64, GF_ATOMIC_GET(priv->timeouts));
+    gf_proc_dump_write("late_answers", "%" PRIu64, GF_ATOMIC_GET(priv->late_answers));
+    gf_proc_dump_write("pending", "%" PRIu64, priv->npending);
+    gj_fast_stats(this, fast);
+    gf_proc_dump_write("fast_hits", "%" PRIu64, fast[0]);
+    gf_proc_dump_write("fast_entries", "%" PRIu64, fast[1]);
+    gf_proc_dump_write("fast_dirs", "%" PRIu64, fast[2]);
+    gf_proc_dump_write("fast_invalidations", "%" PRIu64, fast[3]);
+    if (priv->js)
+        gj_js_dump(priv->js, dump_line, NULL);
+    return 0;
+}
+
+static struct xlator_cbks gj_cbks = {
+    .forget = gj_forget,
+    .release = gj_release,
+    .releasedir = gj_releasedir,
+    .invalidate = gj_invalidate,
+};
+
+static struct xlator_dumpops gj_dumpops = {
+    .priv = gj_dump_priv,
+};
+
+static struct volume_options gj_options[] = {
+    {.key = {"module"},
+     .type = GF_OPTION_TYPE_PATH,
+     .description = "The translator module: a .ts, .mjs or .js file whose default export "
+                    "extends Translator from 'glujs'."},
+    {.key = {"handler-timeout"},
+     .type = GF_OPTION_TYPE_TIME,
+     .default_value = "120",
+     .min = 0,
+     .max = 86400,
+     .description = "Seconds a fop may stay with JS before it fails with ETIMEDOUT (0: never)."},
+    {.key = {"watchdog"},
+     .type = GF_OPTION_TYPE_TIME,
+     .default_value = "5",
+     .min = 0,
+     .max = 3600,
+     .description = "Seconds one synchronous run of JS may take before it is terminated and "
+                    "the environment restarted (0: never)."},
+    {.key = {"*"}, .type = GF_OPTION_TYPE_ANY, .description = "Handed to the module as this.options."},
+    {.key = {NULL}},
+};
+
+xlator_api_t xlator_api = {
+    .init = gj_init,
+    .fini = gj_fini,
+    .notify = gj_notify,
+    .reconfigure = gj_reconfigure,
+    .mem_acct_init = gj_mem_acct_init,
+    .op_version = {1},
+    .dumpops = &gj_dumpops,
+    .fops = &gj_fops,
+    .cbks = &gj_cbks,
+    .options = gj_options,
+    .identifier = "glujs",
+    .category = GF_EXPERIMENTAL,
+};

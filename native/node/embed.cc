@@ -1,0 +1,399 @@
+// embed.cc: Node inside a GlusterFS daemon. Process-wide set-up once, then one
+// environment per glujs instance on its own thread, restarted when JS brings it
+// down (process.exit, the watchdog), stopped before the daemon exits.
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <uv.h>
+
+#include "instance.h"
+
+namespace glujs {
+
+namespace {
+
+std::mutex g_mu;
+std::unique_ptr<node::MultiIsolatePlatform> g_platform;
+std::string g_init_error;
+std::vector<Instance*> g_instances;  // for the atexit stop
+bool g_exiting = false;
+
+constexpr int kMaxRestarts = 5;         // within kRestartWindowMs, then give up
+constexpr uint64_t kRestartWindowMs = 60000;
+constexpr uint64_t kLoadTimeoutMs = 60000;
+
+void Log(Instance* inst, int level, const std::string& msg) { gj_log(inst->xl, level, msg.c_str()); }
+
+// Once per process, on a thread whose asynchronous signals are blocked, so that
+// V8's platform threads inherit that mask and never take the daemon's signals.
+bool InitProcess(std::string* err) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (g_platform) return true;
+  if (!g_init_error.empty()) {
+    *err = g_init_error;
+    return false;
+  }
+  // GlusterFS loads xlators RTLD_LOCAL and dlclose()s them on graph switch: pin
+  // this .so and make libnode's napi_* symbols global for ordinary addons.
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&InitProcess), &info)) dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  dlopen("libnode.so.108", RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL | RTLD_NODELETE);
+
+  // Debian's libnode 18 does not export InitializeOncePerProcess(); its
+  // predecessor takes the same flags.
+  std::vector<std::string> args{"glujs"}, exec_args, errors;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  int rc = node::InitializeNodeWithArgs(
+      &args, &exec_args, &errors,
+      static_cast<node::ProcessInitializationFlags::Flags>(
+          node::ProcessInitializationFlags::kNoDefaultSignalHandling |
+          node::ProcessInitializationFlags::kNoStdioInitialization |
+          node::ProcessInitializationFlags::kNoAdjustResourceLimits |
+          node::ProcessInitializationFlags::kNoParseGlobalDebugVariables |
+          node::ProcessInitializationFlags::kNoUseLargePages |
+          node::ProcessInitializationFlags::kNoPrintHelpOrVersionOutput |
+          node::ProcessInitializationFlags::kDisableNodeOptionsEnv |
+          node::ProcessInitializationFlags::kDisableCLIOptions |
+          node::ProcessInitializationFlags::kNoInitializeV8 |
+          node::ProcessInitializationFlags::kNoInitializeNodeV8Platform));
+#pragma GCC diagnostic pop
+  if (rc != 0 || !errors.empty()) {
+    g_init_error = "Node process initialisation failed";
+    for (auto& e : errors) g_init_error += ": " + e;
+    *err = g_init_error;
+    return false;
+  }
+  g_platform = node::MultiIsolatePlatform::Create(2);
+  v8::V8::InitializePlatform(g_platform.get());
+  v8::V8::Initialize();
+  return true;
+}
+
+std::string Bootstrap(const Instance* inst) {
+  // Only builtins are known to require() here; the runtime loads the rest.
+  std::string rt;
+  for (char c : inst->runtime) {
+    if (c == '\\' || c == '\'') rt += '\\';
+    rt += c;
+  }
+  return "const rt = require('module').createRequire('" + rt + "')('" + rt +
+         "');\nrt.start(process._linkedBinding('glujs'));\n";
+}
+
+napi_value RegisterBinding(napi_env env, napi_value exports) { return InitBinding(env, exports); }
+
+thread_local Instance* tls_instance = nullptr;
+
+// Watchdog: the JS thread's event loop ticks a heartbeat every 100 ms; when
+// it has not ticked for watchdog_ms (a synchronous run that does not end), the
+// environment is stopped (V8 TerminateExecution) and restarted. Loading the
+// module gets the longer kLoadTimeoutMs.
+void Heartbeat(uv_timer_t* t) { static_cast<Instance*>(t->data)->last_tick_ms = NowMs(); }
+
+void Watchdog(Instance* inst, std::atomic<bool>* quit) {
+  while (!quit->load()) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+    uint64_t tick = inst->last_tick_ms.load();
+    uint64_t budget = inst->loading_js ? kLoadTimeoutMs : inst->watchdog_ms;
+    if (!budget || !tick || NowMs() - tick < budget) continue;
+    std::lock_guard<std::mutex> lk(inst->mu);
+    if (inst->env && inst->restart_reason.empty()) {
+      inst->restart_reason = "JS ran synchronously for more than " + std::to_string(budget) +
+                             " ms without returning to its event loop (watchdog)";
+      Log(inst, GJ_LOG_ERROR, inst->restart_reason + "; terminating it");
+      node::Stop(inst->env);
+    }
+  }
+}
+
+// One environment's life. Returns false when the module failed to load.
+bool RunEnvironment(Instance* inst) {
+  std::vector<std::string> errors;
+  std::vector<std::string> args{"glujs", inst->module}, exec_args;
+  auto setup = node::CommonEnvironmentSetup::Create(
+      g_platform.get(), &errors, args, exec_args,
+      static_cast<node::EnvironmentFlags::Flags>(node::EnvironmentFlags::kNoFlags |
+                                                 node::EnvironmentFlags::kNoCreateInspector));
+  if (!setup) {
+    std::string e = "cannot create a Node environment";
+    for (auto& s : errors) e += ": " + s;
+    std::lock_guard<std::mutex> lk(inst->mu);
+    inst->load_error = e;
+    return false;
+  }
+  v8::Isolate* isolate = setup->isolate();
+  node::Environment* env = setup->env();
+  bool loaded = false;
+  {
+    v8::Locker locker(isolate);
+    v8::Isolate::Scope isolate_scope(isolate);
+    v8::HandleScope handle_scope(isolate);
+    v8::Context::Scope context_scope(setup->context());
+    {
+      std::lock_guard<std::mutex> lk(inst->mu);
+      inst->env = env;
+      inst->isolate = isolate;
+      inst->restart_reason.clear();
+    }
+    node::SetProcessExitHandler(env, [inst](node::Environment* e, int code) {
+      std::lock_guard<std::mutex> lk(inst->mu);
+      if (inst->restart_reason.empty())
+        inst->restart_reason = "the module called process.exit(" + std::to_string(code) + ")";
+      Log(inst, GJ_LOG_ERROR, inst->restart_reason + "; its environment is stopped, the daemon lives on");
+      node::Stop(e);
+    });
+    node::AddLinkedBinding(env, "glujs", RegisterBinding, 8);
+    uv_timer_t heartbeat;
+    uv_timer_init(setup->event_loop(), &heartbeat);
+    heartbeat.data = inst;
+    uv_timer_start(&heartbeat, Heartbeat, 100, 100);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&heartbeat));
+    inst->last_tick_ms = NowMs();
+    inst->loading_js = true;
+    v8::MaybeLocal<v8::Value> r = node::LoadEnvironment(env, Bootstrap(inst).c_str());
+    inst->last_tick_ms = NowMs();
+    inst->loading_js = false;
+    {
+      std::unique_lock<std::mutex> lk(inst->mu);
+      if (r.IsEmpty() && inst->load_error.empty())
+        inst->load_error = inst->restart_reason.empty() ? "the runtime failed to start" : inst->restart_reason;
+    }
+    if (!r.IsEmpty()) {
+      // The module may load asynchronously (import()); the runtime reports
+      // through the binding's loaded(), which ends kLoading.
+      node::SpinEventLoop(env).FromMaybe(1);
+    }
+    std::lock_guard<std::mutex> lk(inst->mu);
+    loaded = inst->state == Instance::kRunning;
+    inst->accepting = false;
+    if (inst->callbacks) inst->tsfn.Abort();
+    inst->callbacks = nullptr;
+    inst->last_tick_ms = 0;
+    uv_timer_stop(&heartbeat);
+    uv_close(reinterpret_cast<uv_handle_t*>(&heartbeat), nullptr);
+    uv_run(setup->event_loop(), UV_RUN_NOWAIT);  // let the close complete
+  }
+  ReleaseAll(inst);
+  {
+    std::lock_guard<std::mutex> lk(inst->mu);
+    inst->env = nullptr;
+    inst->isolate = nullptr;
+  }
+  node::Stop(env);
+  setup.reset();  // frees the environment and its isolate
+  return loaded;
+}
+
+void ThreadMain(Instance* inst) {
+  tls_instance = inst;
+  std::string err;
+  if (!InitProcess(&err)) {
+    std::lock_guard<std::mutex> lk(inst->mu);
+    inst->load_error = err;
+    inst->state = Instance::kFailed;
+    inst->cv.notify_all();
+    return;
+  }
+  std::atomic<bool> quit{false};
+  std::thread watchdog(Watchdog, inst, &quit);
+  std::vector<uint64_t> restarts;
+  for (;;) {
+    bool loaded = RunEnvironment(inst);
+    std::unique_lock<std::mutex> lk(inst->mu);
+    if (inst->state == Instance::kLoading || !loaded) {
+      if (inst->state == Instance::kLoading) {
+        inst->state = Instance::kFailed;
+        if (inst->load_error.empty()) inst->load_error = "the module did not finish loading";
+        inst->cv.notify_all();
+        break;
+      }
+    }
+    std::string why = inst->restart_reason.empty() ? "the JS environment stopped" : inst->restart_reason;
+    if (inst->stopping || g_exiting) break;
+    lk.unlock();
+    gj_ops_abort_all(inst->xl, EIO, ("the JS environment was restarted: " + why).c_str());
+    uint64_t now = NowMs();
+    restarts.push_back(now);
+    while (!restarts.empty() && now - restarts.front() > kRestartWindowMs) restarts.erase(restarts.begin());
+    if (restarts.size() > kMaxRestarts) {
+      Log(inst, GJ_LOG_ERROR, "the JS environment stopped " + std::to_string(restarts.size()) +
+                                  " times in a minute; giving up: fops with handlers now fail with ENOTCONN");
+      break;
+    }
+    inst->restarts++;
+    Log(inst, GJ_LOG_WARNING, "restarting the JS environment (" + why + ")");
+    lk.lock();
+    inst->state = Instance::kLoading;
+    inst->load_error.clear();
+  }
+  {
+    std::lock_guard<std::mutex> lk(inst->mu);
+    if (inst->state != Instance::kFailed) inst->state = Instance::kDead;
+    inst->accepting = false;
+  }
+  quit = true;
+  watchdog.join();
+  if (!g_exiting) gj_ops_abort_all(inst->xl, ENOTCONN, "the JS environment is gone");
+}
+
+int Post(Instance* inst, Message* m) {
+  std::lock_guard<std::mutex> lk(inst->mu);
+  if (!inst->accepting) return -1;
+  return inst->tsfn.NonBlockingCall(m) == napi_ok ? 0 : -1;
+}
+
+}  // namespace
+
+uint64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+Instance* CurrentInstance() { return tls_instance; }
+
+}  // namespace glujs
+
+using glujs::Instance;
+
+extern "C" {
+
+gj_js_t* gj_js_start(void* xl, const gj_js_config_t* cfg, unsigned char handled[GJ_FOP_MAX],
+                     unsigned char events[8], char* err, size_t errlen) {
+  auto* inst = new Instance();
+  inst->xl = xl;
+  inst->name = cfg->name;
+  inst->module = cfg->module;
+  inst->runtime = cfg->runtime;
+  inst->watchdog_ms = cfg->watchdog_ms;
+  for (int i = 0; i < cfg->nopts; i++) inst->options.emplace_back(cfg->keys[i], cfg->vals[i]);
+
+  // The JS thread (and every thread Node starts from it) blocks asynchronous
+  // signals; faults stay deliverable so a crash is still a crash.
+  sigset_t block, old;
+  sigfillset(&block);
+  for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP}) sigdelset(&block, s);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  inst->thread = std::thread(glujs::ThreadMain, inst);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_setname_np(inst->thread.native_handle(), "glujs-js");
+
+  std::unique_lock<std::mutex> lk(inst->mu);
+  bool done = inst->cv.wait_for(lk, std::chrono::milliseconds(glujs::kLoadTimeoutMs),
+                                [inst] { return inst->state != Instance::kLoading; });
+  if (!done) inst->load_error = "the module did not finish loading within 60 s";
+  if (inst->state != Instance::kRunning) {
+    snprintf(err, errlen, "%s", inst->load_error.c_str());
+    inst->stopping = true;
+    if (inst->env) node::Stop(inst->env);
+    lk.unlock();
+    inst->thread.join();
+    delete inst;
+    return nullptr;
+  }
+  memcpy(handled, inst->handled, GJ_FOP_MAX);
+  memcpy(events, inst->events, 8);
+  {
+    std::lock_guard<std::mutex> g(glujs::g_mu);
+    glujs::g_instances.push_back(inst);
+  }
+  return reinterpret_cast<gj_js_t*>(inst);
+}
+
+int gj_js_post_op(gj_js_t* js, gj_op_t* op) {
+  auto* m = new glujs::Message{glujs::Message::kOp, op, {}};
+  if (glujs::Post(reinterpret_cast<Instance*>(js), m) == 0) return 0;
+  delete m;
+  return -1;
+}
+
+int gj_js_post_reply(gj_js_t* js, gj_reply_t* r) {
+  auto* m = new glujs::Message{glujs::Message::kReply, r, {}};
+  if (glujs::Post(reinterpret_cast<Instance*>(js), m) == 0) return 0;
+  delete m;
+  return -1;
+}
+
+int gj_js_post_event(gj_js_t* js, const gj_event_t* ev) {
+  auto* m = new glujs::Message{glujs::Message::kEvent, nullptr, *ev};
+  if (glujs::Post(reinterpret_cast<Instance*>(js), m) == 0) return 0;
+  delete m;
+  return -1;
+}
+
+int gj_js_post_expired(gj_js_t* js, gj_op_t* op) {
+  auto* m = new glujs::Message{glujs::Message::kExpired, op, {}};
+  if (glujs::Post(reinterpret_cast<Instance*>(js), m) == 0) return 0;
+  delete m;
+  return -1;
+}
+
+void gj_js_dump(gj_js_t* js, void (*line)(void*, const char*, const char*), void* ctx) {
+  auto* inst = reinterpret_cast<Instance*>(js);
+  std::string snap;
+  uint64_t restarts;
+  {
+    std::lock_guard<std::mutex> lk(inst->mu);
+    snap = inst->published;
+    restarts = inst->restarts;
+  }
+  line(ctx, "js_restarts", std::to_string(restarts).c_str());
+  // The runtime publishes "key=value" lines (counters, latency, heap, dump()).
+  size_t pos = 0;
+  while (pos < snap.size()) {
+    size_t nl = snap.find('\n', pos);
+    if (nl == std::string::npos) nl = snap.size();
+    std::string l = snap.substr(pos, nl - pos);
+    size_t eq = l.find('=');
+    if (eq != std::string::npos) line(ctx, l.substr(0, eq).c_str(), l.substr(eq + 1).c_str());
+    pos = nl + 1;
+  }
+}
+
+void gj_js_stop(gj_js_t* js) {
+  auto* inst = reinterpret_cast<Instance*>(js);
+  if (!inst) return;
+  {
+    std::lock_guard<std::mutex> g(glujs::g_mu);
+    auto& v = glujs::g_instances;
+    for (auto it = v.begin(); it != v.end(); ++it)
+      if (*it == inst) {
+        v.erase(it);
+        break;
+      }
+  }
+  {
+    std::lock_guard<std::mutex> lk(inst->mu);
+    inst->stopping = true;
+    inst->accepting = false;
+    if (inst->env) node::Stop(inst->env);
+  }
+  if (inst->thread.joinable()) inst->thread.join();
+  delete inst;
+}
+
+void gj_js_atexit(void) {
+  std::vector<Instance*> all;
+  {
+    std::lock_guard<std::mutex> g(glujs::g_mu);
+    glujs::g_exiting = true;
+    all = glujs::g_instances;
+  }
+  // Stop every environment and wait for its thread, so exit() never tears
+  // V8 down under a running isolate. The instances themselves are left: the
+  // process is going away and GlusterFS threads may still post (refused).
+  for (Instance* inst : all) {
+    {
+      std::lock_guard<std::mutex> lk(inst->mu);
+      inst->stopping = true;
+      inst->accepting = false;
+      if (inst->env) node::Stop(inst->env);
+    }
+    if (inst->thread.joinable()) inst->thread.join();
+  }
+}
+
+}  // extern "C"

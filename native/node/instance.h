@@ -1,0 +1,125 @@
+// instance.h: the node-facing half's private header. One Instance per glujs
+// xlator: its own JS thread and Node environment (see README "Design notes").
+#pragma once
+
+#include <node.h>
+#undef NAPI_VERSION
+#define NAPI_VERSION 8
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../bridge.h"
+
+namespace glujs {
+
+// Handles JS holds for native records: index + generation, so that a stale or
+// forged handle is refused instead of dereferenced.
+template <typename T>
+class HandleTable {
+ public:
+  double Put(T* p) {
+    uint32_t i;
+    if (!free_.empty()) {
+      i = free_.back();
+      free_.pop_back();
+    } else {
+      i = static_cast<uint32_t>(slots_.size());
+      slots_.push_back({0, nullptr});
+    }
+    slots_[i].p = p;
+    return static_cast<double>(slots_[i].gen) * kSpan + i;
+  }
+  T* Get(double h) const {
+    if (!(h >= 0) || h > 9007199254740991.0) return nullptr;
+    uint64_t v = static_cast<uint64_t>(h);
+    uint64_t i = v % kSpan;
+    if (i >= slots_.size() || slots_[i].gen != v / kSpan) return nullptr;
+    return slots_[i].p;
+  }
+  T* Take(double h) {
+    T* p = Get(h);
+    if (!p) return nullptr;
+    uint32_t i = static_cast<uint32_t>(static_cast<uint64_t>(h) % kSpan);
+    slots_[i].p = nullptr;
+    slots_[i].gen = (slots_[i].gen + 1) % (1u << 28);
+    free_.push_back(i);
+    return p;
+  }
+  template <typename F>
+  void Each(F f) {
+    for (auto& s : slots_)
+      if (s.p) f(s.p);
+  }
+  size_t Live() const { return slots_.size() - free_.size(); }
+
+ private:
+  static constexpr uint64_t kSpan = 1ull << 24;
+  struct Slot {
+    uint32_t gen;
+    T* p;
+  };
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+};
+
+struct OpRec {
+  gj_op_t* op;  // holds the JS side's reference
+};
+struct ReplyRec {
+  gj_reply_t* reply;
+  std::vector<gj_dirent_view_t> entries;  // views of a held entry list, by index
+};
+
+// A message from a GlusterFS thread to the JS thread (tsfn payload).
+struct Message {
+  enum Kind { kOp, kReply, kEvent, kExpired } kind;
+  void* ptr;
+  gj_event_t ev;
+};
+
+struct Instance;
+void CallJs(Napi::Env env, Napi::Function, Instance* inst, Message* m);
+using Tsfn = Napi::TypedThreadSafeFunction<Instance, Message, CallJs>;
+
+struct Instance {
+  void* xl;
+  std::string name, module, runtime;
+  std::vector<std::pair<std::string, std::string>> options;
+  uint32_t watchdog_ms;
+
+  std::thread thread;
+  std::mutex mu;  // guards everything below that other threads touch
+  std::condition_variable cv;
+  enum { kLoading, kRunning, kFailed, kDead } state = kLoading;
+  std::string load_error;
+  bool stopping = false;      // the owner wants the environment gone
+  bool accepting = false;     // posts go through (tsfn valid)
+  std::string restart_reason; // set by process.exit / watchdog
+  node::Environment* env = nullptr;
+  v8::Isolate* isolate = nullptr;
+  Tsfn tsfn;
+  unsigned char handled[GJ_FOP_MAX] = {0};
+  unsigned char events[8] = {0};
+  std::string published;  // the runtime's latest statedump snapshot
+
+  // JS-thread only
+  napi_ref callbacks = nullptr;  // { onFop, onReply, onEvent, onExpired }
+  HandleTable<OpRec> ops;
+  HandleTable<ReplyRec> replies;
+  std::atomic<uint64_t> last_tick_ms{0};  // watchdog: the event loop's last heartbeat
+  std::atomic<bool> loading_js{false};
+  uint64_t restarts = 0;
+};
+
+napi_value InitBinding(napi_env env, napi_value exports);  // binding.cc
+void ReleaseAll(Instance* inst);                            // binding.cc: drop JS-held records
+uint64_t NowMs();
+
+}  // namespace glujs

@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+// The one fop table. It is read from the installed GlusterFS header (xlator.h:
+// `struct xlator_fops` gives the fops and their GF_FOP codes, `fop_<name>_t` and
+// `fop_<name>_cbk_t` their arguments) and turned into
+//   native/gen/fops.c   the C glue: entry, wind, callback and unwind per fop
+//   lib/gen/fops.ts     the TypeScript types and the runtime's field tables
+// Nothing per fop is written by hand anywhere else.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const header = process.env.GLUJS_XLATOR_H || '/usr/include/glusterfs/xlator.h';
+const src = fs.readFileSync(header, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\s+/g, ' ');
+
+// C parameter type -> value kind. A kind is what crosses the bridge; see native/bridge.h.
+const KIND_OF_TYPE = {
+  'int32_t': 'num', 'int': 'num', 'uint32_t': 'num', 'size_t': 'num', 'off_t': 'num',
+  'off64_t': 'num', 'mode_t': 'num', 'dev_t': 'num', 'gf_xattrop_flags_t': 'num',
+  'entrylk_type': 'num', 'entrylk_cmd': 'num', 'gf_seek_what_t': 'num',
+  'const char *': 'str', 'char *': 'str',
+  'dict_t *': 'dict', 'struct iatt *': 'iatt', 'loc_t *': 'loc', 'fd_t *': 'fd',
+  'inode_t *': 'inode', 'struct iovec *': 'data', 'gf_dirent_t *': 'entries',
+  'struct statvfs *': 'statvfs', 'struct gf_flock *': 'flock', 'struct gf_lease *': 'lease',
+  'struct iobref *': 'iobref', 'uint8_t *': 'checksum', 'lock_migration_info_t *': 'locklist', 'void *': 'opaque',
+};
+// Kinds that cannot be held past the call that passed them: a fop carrying one
+// is always passed through in C and may not have a JS handler.
+const UNHELD = new Set(['locklist', 'opaque']);
+// TypeScript type of each kind, for the generated interfaces.
+const TS_OF_KIND = {
+  num: 'number', str: 'string', dict: 'Dict', iatt: 'Iatt', loc: 'Loc', fd: 'Fd',
+  inode: 'Inode', data: 'Buffer', entries: 'DirEntry[]', statvfs: 'Statvfs', flock: 'Flock',
+  lease: 'Opaque', checksum: 'Buffer', locklist: 'Opaque', opaque: 'Opaque',
+};
+const KINDS = ['num', 'str', 'dict', 'iatt', 'loc', 'fd', 'inode', 'data', 'entries',
+  'statvfs', 'flock', 'lease', 'checksum', 'locklist', 'opaque'];
+
+const camel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+function params(name, cbk) {
+  const re = new RegExp(`typedef int32_t \\(\\*fop_${name}${cbk ? '_cbk' : ''}_t\\)\\(([^)]*)\\);`);
+  const m = src.match(re);
+  if (!m) throw new Error(`${header}: no typedef for fop_${name}${cbk ? '_cbk' : ''}_t`);
+  const all = m[1].split(',').map((p) => {
+    const cname = p.trim().match(/([a-z_0-9]+)$/)[1];
+    const ctype = p.trim().slice(0, -cname.length).trim().replace(/\s*\*$/, ' *');
+    return { ctype, cname };
+  });
+  // frame, this (and cookie, this for callbacks) are the stack, not arguments.
+  const list = all.slice(cbk ? 3 : 2);
+  for (const p of list) {
+    p.kind = KIND_OF_TYPE[p.ctype];
+    if (!p.kind) throw new Error(`fop ${name}: unknown C type '${p.ctype}' of '${p.cname}'`);
+  }
+  // An iovec vector with its count and iobref is one value, `data`.
+  const out = [];
+  let data = null;
+  for (const p of list) {
+    if (p.kind === 'data') { data = Object.assign(p, { js: 'data', parts: [p.cname] }); out.push(data); continue; }
+    if (data && p.cname === 'count' && p.ctype === 'int32_t') { data.parts.push(p.cname); p.folded = data; continue; }
+    if (data && p.ctype === 'struct iobref *') { data.parts.push(p.cname); p.folded = data; continue; }
+    p.js = camel(p.cname);
+    out.push(p);
+  }
+  return { all: list, fields: out };
+}
+
+// fops in struct order; their index + 1 is the GF_FOP code (the 3 cbks keep their slots).
+const body = src.match(/struct xlator_fops \{(.*?)\};/)[1];
+const slots = [...body.matchAll(/(?:fop_([a-z_]+)_t [a-z_]+|void \*([a-z_]+)_placeholder);/g)]
+  .map((m) => m[1] ?? m[2]).filter((n) => !n.endsWith('_cbk'));
+const fops = [];
+slots.forEach((name, i) => {
+  if (['forget', 'release', 'releasedir'].includes(name)) return;
+  const args = params(name, false);
+  const cbk = params(name, true);
+  const kinds = [...args.fields, ...cbk.fields].map((f) => f.kind);
+  fops.push({ name, code: i + 1, args, cbk, js: !kinds.some((k) => UNHELD.has(k)) });
+});
+if (fops.length !== 55) throw new Error(`expected 55 fops in struct xlator_fops, found ${fops.length}`);
+
+// ---------------------------------------------------------------- C glue
+const K = (k) => `GJ_${k.toUpperCase()}`;
+// Expression passing held value `v` as C parameter p.
+function unpack(p, v) {
+  if (p.folded) {
+    const d = p.folded;
+    const idx = d.idx;
+    return p.cname === 'count' ? `gj_data_count(${v}[${idx}].p)` : `gj_data_iobref(${v}[${idx}].p)`;
+  }
+  if (p.kind === 'data') return `gj_data_iov(${v}[${p.idx}].p)`;
+  if (p.kind === 'num') return `(${p.ctype})${v}[${p.idx}].i`;
+  return `(${p.ctype})${v}[${p.idx}].p`;
+}
+// Statement holding C parameter p into v[idx] (a reference or copy that outlives the call).
+function pack(p, v) {
+  if (p.kind === 'num') return `${v}[${p.idx}].i = (int64_t)${p.cname};`;
+  if (p.kind === 'data') {
+    const [, count, iobref] = [p.cname, ...p.parts.slice(1)];
+    return `${v}[${p.idx}].p = gj_hold_data(${p.cname}, ${count ?? '0'}, ${iobref ?? 'NULL'});`;
+  }
+  return `${v}[${p.idx}].p = gj_hold_${p.kind}((void *)${p.cname});`;
+}
+function index(side) {
+  side.fields.forEach((f, i) => { f.idx = i; });
+}
+const decl = (side) => side.all.map((p) => `${p.ctype}${p.ctype.endsWith('*') ? '' : ' '}${p.cname}`).join(', ');
+const names = (side) => side.all.map((p) => p.cname).join(', ');
+
+let c = `/* Generated by tools/gen-fops.mjs from ${header}. Do not edit. */
+#include "../gluster/glue.h"
+
+`;
+for (const f of fops) {
+  index(f.args); index(f.cbk);
+  const na = f.args.fields.length, nr = f.cbk.fields.length;
+  const wargs = f.args.all.map((p) => unpack(p, 'a')).join(', ');
+  const rargs = f.cbk.all.map((p) => unpack(p, 'r')).join(', ');
+  if (!f.js) {
+    c += `/* ${f.name}: carries a value glujs cannot hold (${[...f.args.fields, ...f.cbk.fields].map((x) => x.kind).filter((k) => UNHELD.has(k)).join(', ')}); always passed through. */\n`;
+    c += `static int32_t gj_fop_${f.name}(call_frame_t *frame, xlator_t *this, ${decl(f.args)})\n{\n` +
+      `    STACK_WIND_TAIL(frame, FIRST_CHILD(this), FIRST_CHILD(this)->fops->${f.name}, ${names(f.args)});\n    return 0;\n}\n\n`;
+    continue;
+  }
+  c += `static int32_t gj_cbk_${f.name}(call_frame_t *frame, void *cookie, xlator_t *this, ${decl(f.cbk)})
+{
+    gj_val_t r[${nr}];
+${f.cbk.fields.map((p) => '    ' + pack(p, 'r')).join('\n')}
+    gj_wind_done(frame, cookie, this, r);
+    return 0;
+}
+
+static void gj_wind_${f.name}(call_frame_t *frame, xlator_t *this, void *cookie, const gj_val_t *a)
+{
+    STACK_WIND_COOKIE(frame, gj_cbk_${f.name}, cookie, FIRST_CHILD(this), FIRST_CHILD(this)->fops->${f.name}, ${wargs});
+}
+
+static void gj_forward_${f.name}(call_frame_t *frame, xlator_t *this, const gj_val_t *a)
+{
+    STACK_WIND_TAIL(frame, FIRST_CHILD(this), FIRST_CHILD(this)->fops->${f.name}, ${wargs});
+}
+
+static void gj_unwind_${f.name}(call_frame_t *frame, const gj_val_t *r)
+{
+    STACK_UNWIND_STRICT(${f.name}, frame, ${rargs});
+}
+
+static int32_t gj_fop_${f.name}(call_frame_t *frame, xlator_t *this, ${decl(f.args)})
+{
+    gj_val_t a[${na}];
+    if (!gj_handled(this, ${f.code}))
+        goto wind;
+${f.name === 'lookup' ? `    if (gj_fast_lookup(frame, this, loc))\n        return 0;\n` : ''}${f.args.fields.map((p) => '    ' + pack(p, 'a')).join('\n')}
+    if (gj_fop_enter(frame, this, ${f.code}, a) == 0)
+        return 0;
+wind:
+    STACK_WIND_TAIL(frame, FIRST_CHILD(this), FIRST_CHILD(this)->fops->${f.name}, ${names(f.args)});
+    return 0;
+}
+
+`;
+}
+const kindList = (side) => `{${side.fields.map((p) => K(p.kind)).join(', ')}}`;
+c += `const gj_fop_desc_t gj_fop_table[GJ_FOP_MAX] = {\n`;
+for (const f of fops) {
+  c += `    [${f.code}] = {"${f.name}", ${f.code}, ${f.js ? 1 : 0}, ${f.args.fields.length}, ${kindList(f.args)}, ${f.cbk.fields.length}, ${kindList(f.cbk)},\n` +
+    (f.js ? `        gj_wind_${f.name}, gj_forward_${f.name}, gj_unwind_${f.name}},\n` : `        NULL, NULL, NULL},\n`);
+}
+c += `};\n\nstruct xlator_fops gj_fops = {\n${fops.map((f) => `    .${f.name} = gj_fop_${f.name},`).join('\n')}\n};\n`;
+
+// ---------------------------------------------------------------- TypeScript
+const fieldTs = (p) => `  ${p.js}: ${TS_OF_KIND[p.kind]};`;
+let ts = `// Generated by tools/gen-fops.mjs from ${header}. Do not edit.
+import type { Dict, Iatt, Loc, Fd, Inode, DirEntry, Statvfs, Flock, Opaque } from '../types';
+import type { Op, HandlerResult } from '../translator';
+
+/** Value kinds, in the order of native/bridge.h's gj_kind_t. */
+export const KINDS = ${JSON.stringify(KINDS)} as const;
+
+/** Every fop: its GF_FOP code, whether JS may handle it, and its argument and reply fields (by kind). */
+export const FOPS = {
+${fops.map((f) => `  ${f.name}: { code: ${f.code}, js: ${f.js}, args: ${JSON.stringify(f.args.fields.map((p) => p.js))}, argKinds: ${JSON.stringify(f.args.fields.map((p) => p.kind))}, reply: ${JSON.stringify(f.cbk.fields.map((p) => p.js))}, replyKinds: ${JSON.stringify(f.cbk.fields.map((p) => p.kind))} },`).join('\n')}
+} as const;
+
+export type FopName = keyof typeof FOPS;
+`;
+for (const f of fops) {
+  const N = f.name[0].toUpperCase() + camel(f.name).slice(1);
+  ts += `
+/** Arguments of \`${f.name}\` (C: fop_${f.name}_t). */
+export interface ${N}Args {
+${f.args.fields.map(fieldTs).join('\n')}
+}
+/** Reply of \`${f.name}\` (C: fop_${f.name}_cbk_t). */
+export interface ${N}Reply {
+${f.cbk.fields.map(fieldTs).join('\n')}
+}`;
+}
+ts += `
+
+/** Arguments of each fop, by name. */
+export interface FopArgs {
+${fops.map((f) => `  ${f.name}: ${f.name[0].toUpperCase() + camel(f.name).slice(1)}Args;`).join('\n')}
+}
+/** Reply of each fop, by name. */
+export interface FopReplies {
+${fops.map((f) => `  ${f.name}: ${f.name[0].toUpperCase() + camel(f.name).slice(1)}Reply;`).join('\n')}
+}
+
+/** The fop handlers a Translator may define: one method per fop JS can handle. */
+export interface FopHandlers {
+${fops.filter((f) => f.js).map((f) => `  /** \`${f.name}\`: wind with \`op.wind()\`, answer with a reply, or \`op.fail(errno)\`. */\n  ${f.name}?(op: Op<'${f.name}'>): HandlerResult<'${f.name}'> | Promise<HandlerResult<'${f.name}'>>;`).join('\n')}
+}
+`;
+
+fs.mkdirSync(path.join(root, 'native/gen'), { recursive: true });
+fs.mkdirSync(path.join(root, 'lib/gen'), { recursive: true });
+const write = (p, s) => { const f = path.join(root, p); if (!fs.existsSync(f) || fs.readFileSync(f, 'utf8') !== s) fs.writeFileSync(f, s); };
+write('native/gen/fops.c', c);
+write('lib/gen/fops.ts', ts);
+console.log(`gen-fops: ${fops.length} fops (${fops.filter((f) => f.js).length} with JS handlers) from ${header}`);
