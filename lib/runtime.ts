@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
 import { Writable } from 'node:stream';
-import { FOPS, KINDS, type FopName } from './gen/fops';
+import { FOPS, type FopName } from './gen/fops';
 import { Dict, toDict, type DictLike } from './types';
 import { errnoOf } from './errno';
 import {
-  COMPLETED, Translator, setPendingContext, type FastPath, type Logger, type NotifyEvent,
+  COMPLETED, Translator, setPendingContext, type Completed, type FastPath, type Logger, type NotifyEvent,
   type OptionSpec, type OptionValue, type TranslatorContext,
 } from './translator';
 
@@ -45,7 +45,8 @@ const LEVEL = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 } as const;
 /** Options that are glujs's own (native/gluster/xlator.c), not the module's. */
 const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog']);
 const EVENTS = ['child-up', 'child-down', 'upcall', 'forget', 'release', 'releasedir', 'invalidate'] as const;
-const K = Object.fromEntries(KINDS.map((k, i) => [k, i])) as Record<(typeof KINDS)[number], number>;
+/** Kinds JS reads but cannot make (see FromJs in native/node/binding.cc). */
+const READONLY = new Set<string>(['loc', 'fd', 'inode', 'flock', 'lease', 'locklist', 'opaque']);
 
 type FopInfo = (typeof FOPS)[FopName];
 const byCode: (FopName | undefined)[] = [];
@@ -116,13 +117,13 @@ export function start(native: Native): void {
       p.catch(() => {}); // an op answered before its wind returns must not raise an unhandled rejection
       return p;
     }
-    fail(errno: number | string, why?: string): typeof COMPLETED {
+    fail(errno: number | string, why?: string): Completed {
       if (this.completed) throw opDone();
       native.fail(this.id, errnoOf(errno), why === undefined ? undefined : String(why));
       complete(this, true);
       return COMPLETED;
     }
-    forward(overrides?: Record<string, unknown>): typeof COMPLETED {
+    forward(overrides?: Record<string, unknown>): Completed {
       if (this.completed) throw opDone();
       native.forward(this.id, this.args(overrides));
       complete(this, false);
@@ -134,15 +135,19 @@ export function start(native: Native): void {
   abstract class ReplyImpl {
     abstract readonly info: FopInfo;
     readonly cache: unknown[] = [];
+    readonly orig: unknown[] = [];
     constructor(readonly id: number, readonly op: number) {}
     fieldAt(i: number): unknown {
       if (i in this.cache) return this.cache[i];
-      let v = incoming(this.info.replyKinds[i], native.replyField(this.id, i));
+      const v = incoming(this.info.replyKinds[i], native.replyField(this.id, i));
+      this.orig[i] = v;
       return (this.cache[i] = v);
     }
+    /** Fields read or set go back (edits in place included); read-only kinds
+     * (inode, fd, flock, ...) go back only when replaced, which native refuses. */
     fields(): unknown[] {
-      const kinds = this.info.replyKinds;
-      return kinds.map((k, i) => (i in this.cache ? outgoing(k, this.cache[i]) : undefined));
+      return this.info.replyKinds.map((k, i) =>
+        !(i in this.cache) || (READONLY.has(k) && this.cache[i] === this.orig[i]) ? undefined : outgoing(k, this.cache[i]));
     }
   }
 
@@ -416,7 +421,8 @@ function loadModule(file: string): any {
 function transpile(filename: string): string {
   const ts = require('typescript') as typeof import('typescript');
   const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-    fileName: filename,
+    // .mjs/.mts would be emitted as ES modules whatever 'module' says
+    fileName: filename.replace(/\.m([jt])s$/, '.$1s'),
     reportDiagnostics: true,
     compilerOptions: {
       module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true,

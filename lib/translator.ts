@@ -6,8 +6,10 @@ import type { ErrnoName } from './errno';
 export type { FopName, FopArgs, FopReplies };
 
 /** What `op.fail()` and `op.forward()` return: the op is complete; return it from the handler. */
-export const COMPLETED: unique symbol = Symbol('glujs.completed');
-export type Completed = typeof COMPLETED;
+export interface Completed {
+  readonly glujsCompleted: true;
+}
+export const COMPLETED: Completed = Object.freeze({ glujsCompleted: true as const });
 
 /** Overrides for `op.wind()`: any argument, by name (dicts as Dict, Map or object). */
 export type WindOverrides<F extends FopName> = {

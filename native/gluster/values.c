@@ -436,8 +436,12 @@ gj_dict_put(void *dict, const char *key, int type, const void *data, size_t len)
         case GJ_DV_UINT: return dict_set_uint64(dict, k, *(const uint64_t *)data);
         case GJ_DV_DOUBLE: return dict_set_double(dict, k, *(const double *)data);
         case GJ_DV_GFID: {
-            uuid_t u;
+            /* the dict takes ownership of non-static values: GF_MALLOC it */
+            unsigned char *u = GF_MALLOC(16, gf_common_mt_char);
+            if (!u)
+                return -1;
             memcpy(u, data, 16);
+            /* on failure the dict may or may not have freed it: never free twice */
             return dict_set_gfuuid(dict, k, u, false);
         }
         case GJ_DV_STR: {
@@ -451,11 +455,7 @@ gj_dict_put(void *dict, const char *key, int type, const void *data, size_t len)
             if (!b)
                 return -1;
             memcpy(b, data, len);
-            if (dict_set_bin(dict, k, b, len) != 0) {
-                GF_FREE(b);
-                return -1;
-            }
-            return 0;
+            return dict_set_bin(dict, k, b, len); /* as above: never free twice */
         }
     }
 }

@@ -1,0 +1,345 @@
+/**
+ * glujs/testing: start a throwaway GlusterFS volume without glusterd (one standalone
+ * `glusterfsd` brick plus one or more `glusterfs` FUSE mounts) and always tear it down.
+ *
+ * Facts this relies on (GlusterFS 10.3): both daemons daemonize and may exit 0 even
+ * when a translator fails to init, so readiness is checked directly (brick: its pid
+ * listens on the port; mount: /proc/mounts shows fuse.glusterfs and stat works). Log
+ * and pid paths must be absolute (a relative `-l x.log` creates a directory).
+ * Statedumps go to `statedump-path` (protocol/server option) or, for any process, to
+ * `path=` in `/var/run/gluster/glusterdump.<pid>.options`; default `/var/run/gluster`.
+ * @packageDocumentation
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TestContext } from 'node:test';
+
+/** One translator in a volfile. `name` is its volume name (unique per graph). */
+export interface XlatorSpec { name: string; type: string; options?: Record<string, string | number | boolean>; }
+
+/** How to build the throwaway volume. */
+export interface VolumeOptions {
+  /** xlators inserted in the CLIENT graph above protocol/client (listed bottom-up); the top one is mounted. */
+  client?: XlatorSpec[];
+  /** xlators inserted in the BRICK graph directly above performance/io-threads and below io-stats/protocol/server (bottom-up). */
+  brick?: XlatorSpec[];
+  /** add features/upcall (cache-invalidation on) between features/locks and io-threads (default false). */
+  upcall?: boolean;
+  /** number of FUSE mounts of the same brick, each with the same client graph (default 1). */
+  mounts?: number;
+  /** add debug/io-stats (latency-measurement, count-fop-hits) below protocol/server (default true). */
+  ioStats?: boolean;
+  /** extra arguments for each `glusterfs` mount command, e.g. `['--entry-timeout=0']`. */
+  mountOptions?: string[];
+  /** map the brick port to the port clients connect to (e.g. a delay proxy in between). */
+  proxyPort?: (brickPort: number) => number;
+  /** base directory for the volume's mkdtemp directory (default os.tmpdir()). */
+  dir?: string;
+}
+
+/** A running volume. All paths are absolute. */
+export interface Volume {
+  dir: string; brickDir: string; mount: string; mounts: string[]; port: number;
+  brickLog: string; clientLogs: string[]; brickPid: number; clientPids: number[];
+  clientVolfile: string; serverVolfile: string;
+  /** volume name of the brick graph's top subvolume (the clients' remote-subvolume). */
+  remoteSubvolume: string;
+  /** text of the brick log or of client `i`'s log ('' if missing). */
+  log(which: 'brick' | number): string;
+  /** SIGUSR1 statedump of the brick or client `i`; resolves to the dump's text (the file is deleted). */
+  statedump(which: 'brick' | number): Promise<string>;
+  /** unmount, stop the processes (by their pid files only), remove `dir` unless keep or GLUJS_KEEP=1. Idempotent. */
+  stop(opts?: { keep?: boolean }): Promise<void>;
+}
+
+/** Thrown by {@link startVolume} when the brick or a mount does not come up; carries the logs. */
+export class VolumeStartError extends Error {
+  constructor(message: string, readonly brickLog: string, readonly clientLog: string) { super(message); this.name = 'VolumeStartError'; }
+}
+
+const DUMP_OPTIONS_DIR = '/var/run/gluster'; // compiled into libglusterfs (DEFAULT_VAR_RUN_DIRECTORY)
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const readText = (f: string) => { try { return fs.readFileSync(f, 'utf8'); } catch { return ''; } };
+
+interface Run { code: number | null; out: string; err: string; }
+/** Run a command; never rejects (code null = could not start or timed out). */
+function run(cmd: string, args: string[], timeout = 15000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout, killSignal: 'SIGKILL' }, (e, out, err) => {
+      const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
+      const spawnErr = e && typeof e.code === 'string' ? e.message : ''; // e.g. ENOENT
+      resolve({ code, out: String(out), err: String(err || spawnErr) });
+    });
+  });
+}
+
+/** A daemon this harness started, identified by the pid file it was told to write. */
+interface Proc { pidFile: string; pid: number; }
+/** True while `p` runs and really is our daemon (its cmdline names our pid file; zombies have none). */
+function owned(p: Proc): boolean {
+  if (!p.pid) p.pid = readPid(p.pidFile);
+  return p.pid > 0 && readText(`/proc/${p.pid}/cmdline`).split('\0').includes(p.pidFile);
+}
+function readPid(pidFile: string): number { return parseInt(readText(pidFile).trim(), 10) || 0; }
+/** Type of the filesystem mounted exactly at `dir`, from /proc/mounts. */
+function mountType(dir: string): string | undefined {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  for (const line of readText('/proc/mounts').split('\n')) {
+    const f = line.split(' ');
+    if (f.length > 2 && unescape(f[1]) === dir) return f[2];
+  }
+  return undefined;
+}
+/** The last 20 error/critical lines of a log (or its last 20 lines if it has none). */
+function logReport(file: string): string {
+  const lines = readText(file).split('\n').filter((l) => l.trim());
+  const bad = lines.filter((l) => /^\[[^\]]*\] [EC] /.test(l));
+  return (bad.length ? bad : lines).slice(-20).join('\n') || `(${file} is empty or missing)`;
+}
+/** A port that was free a moment ago on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as net.AddressInfo; s.close(() => resolve(port)); });
+  });
+}
+/** Is `pid` listening on 127.0.0.1:`port`? (ss; falls back to a plain connect) */
+async function listening(port: number, pid: number): Promise<boolean> {
+  const r = await run('ss', ['-Hltnp', `sport = :${port}`], 5000);
+  if (r.code === 0) return r.out.includes(`pid=${pid},`);
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
+  });
+}
+
+function volfile(graph: XlatorSpec[]): string {
+  return graph.map((x, i) => [`volume ${x.name}`, `  type ${x.type}`,
+    ...Object.entries(x.options ?? {}).map(([k, v]) => `  option ${k} ${v === true ? 'on' : v === false ? 'off' : v}`),
+    ...(i > 0 ? [`  subvolumes ${graph[i - 1].name}`] : []), 'end-volume', ''].join('\n')).join('\n');
+}
+function checkNames(graph: XlatorSpec[], where: string): void {
+  const seen = new Set<string>();
+  for (const x of graph) {
+    if (!/^[A-Za-z0-9_.:+-]+$/.test(x.name)) throw new Error(`${where} xlator name ${JSON.stringify(x.name)} is not a valid volume name`);
+    if (seen.has(x.name)) throw new Error(`${where} xlator name ${JSON.stringify(x.name)} is used twice (built-ins: posix, locks, upcall, io-threads, io-stats, server, client)`);
+    seen.add(x.name);
+  }
+}
+
+/** Everything teardown needs; registered while the volume may be running. */
+interface State { dir: string; mounts: string[]; procs: Proc[]; optFiles: Set<string>; }
+const live = new Set<State>();
+let hooked = false;
+const keepEnv = () => process.env.GLUJS_KEEP === '1';
+
+/** Synchronous last-resort teardown for process exit / fatal signals. */
+function teardownSync(s: State): void {
+  live.delete(s);
+  for (const m of s.mounts) {
+    if (mountType(m)) try { execFileSync('umount', ['-l', m], { stdio: 'ignore', timeout: 5000 }); } catch { /* best effort */ }
+  }
+  const procs = s.procs.filter(owned);
+  for (const p of procs) try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ }
+  for (let t = 0; t < 150 && procs.some(owned); t++) sleepSync(20);
+  for (const p of procs) if (owned(p)) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const f of s.optFiles) fs.rmSync(f, { force: true });
+  if (!keepEnv()) fs.rmSync(s.dir, { recursive: true, force: true });
+}
+function hookProcess(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => { for (const s of [...live]) teardownSync(s); });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const handler = () => {
+      for (const s of [...live]) teardownSync(s);
+      if (process.listenerCount(sig) === 1) { process.removeListener(sig, handler); process.kill(process.pid, sig); }
+    };
+    process.on(sig, handler);
+  }
+}
+
+async function waitDead(p: Proc, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(25)) if (!owned(p)) return true;
+  return !owned(p);
+}
+/** Ask politely, then SIGTERM, then SIGKILL; only ever the pid from our own pid file. */
+async function stopProc(p: Proc, graceMs: number): Promise<void> {
+  if (await waitDead(p, graceMs)) return;
+  try { process.kill(p.pid, 'SIGTERM'); } catch { return; }
+  if (await waitDead(p, 5000)) return;
+  try { process.kill(p.pid, 'SIGKILL'); } catch { return; }
+  await waitDead(p, 2000);
+}
+async function teardown(s: State, keep: boolean): Promise<void> {
+  await Promise.all(s.mounts.map(async (m) => {
+    if (!mountType(m)) return;
+    if ((await run('umount', [m], 10000)).code !== 0 && mountType(m)) await run('umount', ['-l', m], 10000);
+  }));
+  const brick = s.procs[0];
+  await Promise.all(s.procs.slice(1).map((p) => stopProc(p, 2000))); // clients exit by themselves on unmount
+  if (brick) await stopProc(brick, 0);
+  for (const f of s.optFiles) fs.rmSync(f, { force: true });
+  live.delete(s);
+  if (!keep && !keepEnv()) fs.rmSync(s.dir, { recursive: true, force: true });
+}
+
+/** Send SIGUSR1 and collect the dump file (dumps of one process are serialised by the caller). */
+async function statedump(p: Proc, dumpDir: string, optFiles: Set<string>): Promise<string> {
+  if (!owned(p)) throw new Error(`statedump: process ${p.pid} (${p.pidFile}) is not running`);
+  const prefix = `glusterdump.${p.pid}.dump.`;
+  const ours = () => fs.readdirSync(dumpDir).filter((f) => f.startsWith(prefix)).map((f) => path.join(dumpDir, f));
+  ours().forEach((f) => fs.rmSync(f, { force: true }));
+  fs.mkdirSync(DUMP_OPTIONS_DIR, { recursive: true });
+  const opt = path.join(DUMP_OPTIONS_DIR, `glusterdump.${p.pid}.options`);
+  fs.writeFileSync(opt, `all=yes\npath=${dumpDir}\n`);
+  optFiles.add(opt);
+  try {
+    process.kill(p.pid, 'SIGUSR1');
+    for (const end = Date.now() + 5000; Date.now() < end; await sleep(25)) {
+      for (const f of ours()) {
+        const text = readText(f);
+        if (text.includes('DUMP-END-TIME')) { fs.rmSync(f, { force: true }); return text; }
+      }
+    }
+    throw new Error(`statedump: no complete glusterdump.${p.pid}.dump.* in ${dumpDir} within 5 s`);
+  } finally { fs.rmSync(opt, { force: true }); optFiles.delete(opt); }
+}
+
+/**
+ * Start a brick and `mounts` FUSE mounts. Rejects with {@link VolumeStartError} (after
+ * cleaning up everything it started) if the brick or a mount does not come up in ~15 s.
+ */
+export async function startVolume(opts: VolumeOptions = {}): Promise<Volume> {
+  const nMounts = opts.mounts ?? 1;
+  if (!Number.isInteger(nMounts) || nMounts < 1) throw new Error(`mounts must be a positive integer, got ${nMounts}`);
+  const brickGraph: XlatorSpec[] = [
+    { name: 'posix', type: 'storage/posix', options: { directory: '' } }, // directory set below
+    { name: 'locks', type: 'features/locks' },
+    ...(opts.upcall ? [{ name: 'upcall', type: 'features/upcall', options: { 'cache-invalidation': 'on' } }] : []),
+    { name: 'io-threads', type: 'performance/io-threads' },
+    ...(opts.brick ?? []),
+    ...(opts.ioStats ?? true ? [{ name: 'io-stats', type: 'debug/io-stats', options: { 'latency-measurement': 'on', 'count-fop-hits': 'on' } }] : []),
+  ];
+  checkNames([...brickGraph, { name: 'server', type: '' }], 'brick');
+  checkNames([{ name: 'client', type: '' }, ...(opts.client ?? [])], 'client');
+  const base = path.resolve(opts.dir ?? os.tmpdir());
+  fs.mkdirSync(base, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(base, 'glujs-'));
+  const p = (f: string) => path.join(dir, f);
+  const brickDir = p('brick'), dumpDir = p('dumps');
+  const mounts = Array.from({ length: nMounts }, (_, i) => p(`mnt${i}`));
+  const clientLogs = mounts.map((_, i) => p(`client${i}.log`));
+  const clientPidFiles = mounts.map((_, i) => p(`client${i}.pid`));
+  const brickLog = p('brick.log'), serverVolfile = p('server.vol'), clientVolfile = p('client.vol');
+  for (const d of [brickDir, dumpDir, ...mounts]) fs.mkdirSync(d);
+  const s: State = { dir, mounts, procs: [], optFiles: new Set() };
+  hookProcess();
+  live.add(s);
+
+  brickGraph[0].options = { directory: brickDir };
+  const top = brickGraph[brickGraph.length - 1].name;
+  const brick: Proc = { pidFile: p('brick.pid'), pid: 0 };
+  let failedLog = brickLog;
+  try {
+    // Brick: retry with a new port if another process grabbed ours in between.
+    let port = 0;
+    for (let attempt = 0; !port; attempt++) {
+      const candidate = await freePort();
+      fs.writeFileSync(serverVolfile, volfile([...brickGraph, {
+        name: 'server', type: 'protocol/server', options: {
+          'transport-type': 'tcp', 'transport.socket.listen-port': candidate, 'transport.socket.bind-address': '127.0.0.1',
+          [`auth.addr.${top}.allow`]: '127.0.0.1', 'statedump-path': dumpDir,
+        },
+      }]));
+      fs.rmSync(brick.pidFile, { force: true });
+      if (!s.procs.includes(brick)) s.procs.unshift(brick);
+      const r = await run('glusterfsd', ['-f', serverVolfile, '-l', brickLog, '--pid-file', brick.pidFile]);
+      for (const end = Date.now() + 15000; Date.now() < end && !port; await sleep(20)) {
+        brick.pid = brick.pid || readPid(brick.pidFile);
+        if (brick.pid && owned(brick) && await listening(candidate, brick.pid)) port = candidate;
+        else if ((brick.pid && !owned(brick)) || (r.code !== 0 && !owned(brick))) break;
+      }
+      if (port) break;
+      if (/already in use/i.test(readText(brickLog)) && attempt < 4) { await stopProc(brick, 0); brick.pid = 0; continue; }
+      throw new Error(`brick did not come up (glusterfsd exit ${r.code}${r.err ? `: ${r.err.trim()}` : ''}, ` +
+        `${brick.pid && owned(brick) ? `pid ${brick.pid} alive but not listening on ${candidate}` : 'process gone'})`);
+    }
+    const clientGraph: XlatorSpec[] = [{
+      name: 'client', type: 'protocol/client', options: {
+        'remote-host': '127.0.0.1', 'remote-port': opts.proxyPort ? opts.proxyPort(port) : port,
+        'remote-subvolume': top, 'transport-type': 'tcp',
+      },
+    }, ...(opts.client ?? [])];
+    fs.writeFileSync(clientVolfile, volfile(clientGraph));
+    const clients: Proc[] = [];
+    for (let i = 0; i < nMounts; i++) {
+      failedLog = clientLogs[i];
+      const c: Proc = { pidFile: clientPidFiles[i], pid: 0 };
+      clients.push(c);
+      s.procs.push(c);
+      const r = await run('glusterfs', ['-f', clientVolfile, '-l', clientLogs[i], '--pid-file', c.pidFile, ...(opts.mountOptions ?? []), mounts[i]]);
+      let ok = false;
+      for (const end = Date.now() + 15000; Date.now() < end && !ok && r.code === 0; await sleep(20)) {
+        c.pid = c.pid || readPid(c.pidFile);
+        if (mountType(mounts[i]) === 'fuse.glusterfs') ok = (await run('stat', ['-c', '%i', mounts[i]], 5000)).code === 0;
+        else if (c.pid && !owned(c)) break;
+      }
+      c.pid ||= readPid(c.pidFile);
+      if (!ok) throw new Error(`mount ${i} (${mounts[i]}) did not come up (glusterfs exit ${r.code}${r.err ? `: ${r.err.trim()}` : ''})`);
+    }
+    failedLog = '';
+    const queues = new Map<Proc, Promise<unknown>>();
+    let stopping: Promise<void> | undefined;
+    const pick = (which: 'brick' | number): Proc => {
+      const proc = which === 'brick' ? brick : clients[which];
+      if (!proc) throw new RangeError(`no such process: ${which}`);
+      return proc;
+    };
+    return {
+      dir, brickDir, mount: mounts[0], mounts, port, brickLog, clientLogs, brickPid: brick.pid,
+      clientPids: clients.map((c) => c.pid), clientVolfile, serverVolfile, remoteSubvolume: top,
+      log: (which) => readText(which === 'brick' ? brickLog : clientLogs[which] ?? ''),
+      statedump(which) {
+        const proc = pick(which);
+        const next = (queues.get(proc) ?? Promise.resolve()).catch(() => undefined).then(() => statedump(proc, dumpDir, s.optFiles));
+        queues.set(proc, next);
+        return next;
+      },
+      stop: ({ keep = false } = {}) => (stopping ??= teardown(s, keep)),
+    };
+  } catch (e) {
+    await teardown(s, true); // keep the logs until they are read
+    const brickText = readText(brickLog), clientText = failedLog && failedLog !== brickLog ? readText(failedLog) : '';
+    const msg = `${(e as Error).message}\n--- ${failedLog || brickLog} ---\n${logReport(failedLog || brickLog)}` +
+      (keepEnv() ? `\n(kept ${dir})` : '');
+    if (!keepEnv()) fs.rmSync(dir, { recursive: true, force: true });
+    throw new VolumeStartError(msg, brickText, clientText);
+  }
+}
+
+/**
+ * node:test helper: start a volume for test `t` and tear it down in `t.after` (also on
+ * process exit or SIGINT/SIGTERM), whether or not the test passes.
+ */
+export async function withVolume(t: TestContext, opts?: VolumeOptions): Promise<Volume> {
+  const v = await startVolume(opts);
+  t.after(() => v.stop());
+  return v;
+}
+
+/** Like {@link startVolume}, but resolves to a result instead of rejecting (for tests expecting a failure). */
+export async function tryStartVolume(opts?: VolumeOptions):
+  Promise<{ ok: true; volume: Volume } | { ok: false; error: string; brickLog: string; clientLog: string }> {
+  try {
+    return { ok: true, volume: await startVolume(opts) };
+  } catch (e) {
+    if (e instanceof VolumeStartError) return { ok: false, error: e.message, brickLog: e.brickLog, clientLog: e.clientLog };
+    return { ok: false, error: String((e as Error)?.message ?? e), brickLog: '', clientLog: '' };
+  }
+}

@@ -1,0 +1,204 @@
+// glujs core on a real brick and FUSE mount: examples, handlers that change
+// what GlusterFS sees, the module loaded into a brick, and bad input.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { withVolume, tryStartVolume } from '../lib/testing';
+import { fixture, example, glujs, grep, until, errCode, alive, readTree } from './util';
+
+test('examples/hello.ts logs each lookup and its reply', async (t) => {
+  const v = await withVolume(t, { client: [glujs('hello', example('hello.ts'))] });
+  fs.mkdirSync(path.join(v.mount, 'dir'));
+  assert.equal(errCode(() => fs.statSync(path.join(v.mount, 'dir', 'missing'))), 'ENOENT');
+  const lines = await until(() => {
+    const l = grep(v.log(0), '0-hello: lookup /dir/missing');
+    return l.length >= 2 ? l : undefined;
+  }, 5000, 'hello log lines');
+  assert.ok(lines.some((l) => l.endsWith('lookup /dir/missing')), lines.join('\n'));
+  assert.ok(lines.some((l) => l.endsWith('lookup /dir/missing -> -1/2')), lines.join('\n'));
+});
+
+test('examples/trace.ts logs one line per fop and per reply', async (t) => {
+  const v = await withVolume(t, { client: [glujs('trace', example('trace.ts'))] });
+  const f = path.join(v.mount, 'traced');
+  fs.writeFileSync(f, 'hello trace');
+  assert.equal(fs.readFileSync(f, 'utf8'), 'hello trace');
+  fs.renameSync(f, f + '2');
+  const log = await until(() => {
+    const l = v.log(0);
+    return /#\d+ rename\(/.test(l) && /#\d+ rename -> 0/.test(l) ? l : undefined;
+  }, 5000, 'trace of rename');
+  for (const fop of ['lookup', 'create', 'writev', 'flush', 'rename']) {
+    assert.match(log, new RegExp(`0-trace: #(\\d+) ${fop}\\(`), `${fop} call traced`);
+    assert.match(log, new RegExp(`0-trace: #(\\d+) ${fop} -> `), `${fop} reply traced`);
+  }
+  assert.match(log, /#\d+ writev\(fd=gfid:\w+ data=<11 bytes> offset=0/);
+  assert.match(log, /#\d+ create -> 0 fd=gfid:\w{8} inode=gfid:\w{8} buf=\(100\d{3} 0b\)/);
+});
+
+test('a translator hides names from lookup and from readdirp listings', async (t) => {
+  const v = await withVolume(t, { client: [glujs('hide', fixture('hide.ts'), { prefix: 'secret' })] });
+  fs.mkdirSync(path.join(v.brickDir, 'd'));
+  for (const n of ['a', 'secret1', 'b', 'secret-2']) fs.writeFileSync(path.join(v.brickDir, 'd', n), n);
+  await until(() => fs.existsSync(path.join(v.mount, 'd')), 3000, 'dir visible');
+  assert.deepEqual(fs.readdirSync(path.join(v.mount, 'd')).sort(), ['a', 'b']);
+  assert.equal(errCode(() => fs.statSync(path.join(v.mount, 'd', 'secret1'))), 'ENOENT');
+  assert.equal(fs.readFileSync(path.join(v.mount, 'd', 'a'), 'utf8'), 'a');
+  // the brick still has them
+  assert.deepEqual(fs.readdirSync(path.join(v.brickDir, 'd')).sort(), ['a', 'b', 'secret-2', 'secret1']);
+});
+
+test('a translator that changes writev data: visible on read-back and in the brick', async (t) => {
+  const v = await withVolume(t, { client: [glujs('upper', fixture('upper.ts'))] });
+  const f = path.join(v.mount, 'shout.txt');
+  fs.writeFileSync(f, 'quiet words, 123!');
+  assert.equal(fs.readFileSync(f, 'utf8'), 'QUIET WORDS, 123!');
+  assert.equal(fs.readFileSync(path.join(v.brickDir, 'shout.txt'), 'utf8'), 'QUIET WORDS, 123!');
+});
+
+test('a translator fails create with EACCES', async (t) => {
+  const v = await withVolume(t, { client: [glujs('deny', fixture('deny.ts'), { name: 'forbidden' })] });
+  assert.equal(errCode(() => fs.writeFileSync(path.join(v.mount, 'forbidden'), 'x')), 'EACCES');
+  assert.equal(fs.existsSync(path.join(v.brickDir, 'forbidden')), false);
+  fs.writeFileSync(path.join(v.mount, 'allowed'), 'y');
+  assert.equal(fs.readFileSync(path.join(v.brickDir, 'allowed'), 'utf8'), 'y');
+});
+
+test('a pass-through of every fop: 64 MiB at random offsets reads back identical', async (t) => {
+  const v = await withVolume(t, { client: [glujs('pass', fixture('passthru.ts'))] });
+  const size = 64 << 20, chunk = 128 << 10;
+  const f = path.join(v.mount, 'big.bin');
+  const expect = Buffer.alloc(size);
+  const fd = fs.openSync(f, 'w+');
+  try {
+    // every chunk once, in a random order, with random contents
+    const order = [...Array(size / chunk).keys()].sort(() => Math.random() - 0.5);
+    for (const i of order) {
+      const b = crypto.randomBytes(chunk);
+      b.copy(expect, i * chunk);
+      fs.writeSync(fd, b, 0, chunk, i * chunk);
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+  assert.equal(sha(fs.readFileSync(f)), sha(expect), 'read back through glujs');
+  assert.equal(sha(fs.readFileSync(path.join(v.brickDir, 'big.bin'))), sha(expect), 'on the brick');
+});
+
+test('a pass-through of every fop: a tree with renames, links, symlinks and xattrs matches the brick', async (t) => {
+  const v = await withVolume(t, { client: [glujs('pass', fixture('passthru.ts'))] });
+  const m = v.mount;
+  const { execFileSync } = await import('node:child_process');
+  for (let d = 0; d < 10; d++) {
+    fs.mkdirSync(path.join(m, `d${d}`));
+    for (let i = 0; i < 25; i++) fs.writeFileSync(path.join(m, `d${d}`, `f${i}`), `file ${d}/${i}\n`.repeat(i + 1));
+  }
+  for (let d = 0; d < 10; d++) {
+    fs.renameSync(path.join(m, `d${d}`, 'f0'), path.join(m, `d${(d + 1) % 10}`, `moved-from-${d}`));
+    fs.linkSync(path.join(m, `d${d}`, 'f1'), path.join(m, `d${d}`, 'hard1'));
+    fs.symlinkSync(`../d${d}/f2`, path.join(m, `d${d}`, 'sym2'));
+    fs.chmodSync(path.join(m, `d${d}`, 'f3'), 0o600);
+    fs.truncateSync(path.join(m, `d${d}`, 'f4'), 3);
+    fs.unlinkSync(path.join(m, `d${d}`, 'f5'));
+    execFileSync('setfattr', ['-n', 'user.glujs', '-v', `v${d}`, path.join(m, `d${d}`, 'f6')]);
+  }
+  fs.renameSync(path.join(m, 'd9'), path.join(m, 'd9-renamed'));
+  fs.rmSync(path.join(m, 'd8'), { recursive: true });
+  const mountTree = readTree(m), brickTree = readTree(v.brickDir);
+  assert.ok(mountTree.size > 200, `tree has ${mountTree.size} entries`);
+  assert.deepEqual([...mountTree], [...brickTree]);
+  for (let d = 0; d < 8; d++) {
+    const x = execFileSync('getfattr', ['--only-values', '-n', 'user.glujs', path.join(m, `d${d}`, 'f6')], { encoding: 'utf8' });
+    assert.equal(x, `v${d}`);
+  }
+  assert.equal(fs.statSync(path.join(m, 'd3', 'hard1')).nlink, 2);
+  assert.equal(fs.statSync(path.join(v.brickDir, 'd3', 'hard1')).ino, fs.statSync(path.join(v.brickDir, 'd3', 'f1')).ino);
+  assert.equal(fs.readlinkSync(path.join(m, 'd3', 'sym2')), '../d3/f2');
+  assert.equal(fs.readFileSync(path.join(m, 'd3', 'sym2'), 'utf8'), 'file 3/2\n'.repeat(3));
+});
+
+test('the same module loaded into a brick process (server graph) works', async (t) => {
+  const v = await withVolume(t, { brick: [glujs('hide-brick', fixture('hide.ts'), { prefix: 'hidden' })] });
+  fs.mkdirSync(path.join(v.brickDir, 'd'));
+  for (const n of ['shown', 'hidden-a']) fs.writeFileSync(path.join(v.brickDir, 'd', n), n);
+  await until(() => fs.existsSync(path.join(v.mount, 'd')), 3000, 'dir visible');
+  assert.deepEqual(fs.readdirSync(path.join(v.mount, 'd')), ['shown']);
+  assert.equal(errCode(() => fs.statSync(path.join(v.mount, 'd', 'hidden-a'))), 'ENOENT');
+  assert.match(v.log('brick'), /0-hide-brick: loaded translator module .*hide\.ts/);
+});
+
+test('CommonJS and ESM modules load too', async (t) => {
+  const v = await withVolume(t, {
+    client: [glujs('cjs', fixture('common.cjs')), glujs('esm', fixture('strict-options.mjs'), { level: 2 })],
+  });
+  assert.equal(errCode(() => fs.statSync(path.join(v.mount, 'nothing-here'))), 'ENOENT');
+  await until(() => grep(v.log(0), '0-cjs: cjs lookup nothing-here -1').length > 0, 3000, 'cjs log line');
+});
+
+for (const [what, module, options, why] of [
+  ['a missing module', '/nonexistent/translator.ts', {}, /cannot load translator module \/nonexistent\/translator\.ts: .*no such file/],
+  ['a syntax error', fixture('syntax-error.ts'), {}, /cannot load translator module .*syntax-error\.ts: SyntaxError: .*syntax-error\.ts:3:\d+: /],
+  ['a constructor that throws', fixture('ctor-throws.ts'), {}, /cannot load translator module .*: Error: constructor refuses to start/],
+  ['an unknown option', fixture('strict-options.mjs'), { levle: 3 }, /cannot load translator module .*unknown option 'levle' for strict-options\.mjs \(known: level/],
+] as const) {
+  test(`bad input: ${what} fails the mount cleanly and the log says why`, async () => {
+    const r = await tryStartVolume({ client: [glujs('bad', module, options as Record<string, string>)] });
+    if (r.ok) {
+      await r.volume.stop();
+      assert.fail('the mount came up');
+    }
+    assert.match(r.clientLog, why);
+    assert.equal(fs.readFileSync('/proc/mounts', 'utf8').includes(r.error) ? 'leaked' : 'clean', 'clean');
+  });
+}
+
+test('bad input: a broken module in a brick graph stops the brick from starting', async () => {
+  const r = await tryStartVolume({ brick: [glujs('bad-brick', fixture('ctor-throws.ts'))] });
+  if (r.ok) {
+    await r.volume.stop();
+    assert.fail('the brick came up');
+  }
+  assert.match(r.brickLog, /0-bad-brick: cannot load translator module .*constructor refuses to start/);
+});
+
+test('a handler that throws gives EIO, process.exit() and garbage replies leave the daemon alive', async (t) => {
+  const v = await withVolume(t, { client: [glujs('faulty', fixture('faulty.ts'), { 'handler-timeout': 2 })] });
+  const m = v.mount;
+  fs.mkdirSync(path.join(m, 'd'));
+  const at = (n: string) => path.join(m, 'd', n);
+  assert.equal(errCode(() => fs.statSync(at('throw'))), 'EIO');
+  assert.equal(errCode(() => fs.statSync(at('reject'))), 'EIO');
+  assert.equal(errCode(() => fs.statSync(at('garbage'))), 'EIO');
+  assert.equal(errCode(() => fs.statSync(at('twice'))), 'EPERM', 'the first answer wins');
+  assert.equal(errCode(() => fs.statSync(at('exit'))), 'EIO');
+  assert.ok(alive(v.clientPids[0]), 'the client survived process.exit()');
+  // the environment is restarted (fops in the gap fail with ENOTCONN); then handlers work again
+  await until(() => errCode(() => fs.writeFileSync(at('after'), 'still here')) === 'ok', 5000, 'restart');
+  assert.equal(fs.readFileSync(at('after'), 'utf8'), 'still here');
+  const log = v.log(0);
+  assert.match(log, /0-faulty: lookup failed with Input\/output error: the handler (threw|rejected): Error: boom from a handler\n?\s+at Faulty\.lookup \(.*faulty\.ts:\d+:\d+\)/);
+  assert.match(log, /0-faulty: lookup failed with Input\/output error: the handler rejected: Error: rejected on purpose/);
+  assert.match(log, /0-faulty: lookup failed with Input\/output error: malformed reply: TypeError: opRet must be an integer/);
+  assert.match(log, /0-faulty: the module called process.exit\(3\); its environment is stopped, the daemon lives on/);
+  assert.match(log, /0-faulty: restarting the JS environment/);
+});
+
+test('handler-timeout fails a fop JS never answers, and the watchdog ends a spinning handler', async (t) => {
+  const v = await withVolume(t, { client: [glujs('faulty', fixture('faulty.ts'), { 'handler-timeout': 2, watchdog: 1 })] });
+  fs.mkdirSync(path.join(v.mount, 'd'));
+  let t0 = Date.now();
+  assert.equal(errCode(() => fs.statSync(path.join(v.mount, 'd', 'hang'))), 'ETIMEDOUT');
+  assert.ok(Date.now() - t0 < 3000, `timed out after ${Date.now() - t0} ms`);
+  t0 = Date.now();
+  assert.equal(errCode(() => fs.statSync(path.join(v.mount, 'd', 'spin'))), 'EIO');
+  assert.ok(Date.now() - t0 < 2000, `watchdog ended it after ${Date.now() - t0} ms`);
+  assert.ok(alive(v.clientPids[0]));
+  await until(() => errCode(() => fs.writeFileSync(path.join(v.mount, 'd', 'ok'), 'fine')) === 'ok', 5000, 'restart');
+  assert.equal(fs.readFileSync(path.join(v.mount, 'd', 'ok'), 'utf8'), 'fine');
+  assert.match(v.log(0), /no answer from the JS handler within handler-timeout \(2000 ms\)/);
+  assert.match(v.log(0), /without returning to its event loop \(watchdog\)/);
+});

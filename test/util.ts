@@ -1,0 +1,59 @@
+// Shared bits of glujs's own integration tests.
+import path from 'node:path';
+import fs from 'node:fs';
+import type { XlatorSpec } from '../lib/testing';
+
+/** Source tree root (tests run from dist/test). */
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const fixture = (name: string) => path.join(ROOT, 'test', 'fixtures', name);
+export const example = (name: string) => path.join(ROOT, 'examples', name);
+
+/** A glujs xlator spec for a volfile. */
+export function glujs(name: string, module: string, options: Record<string, string | number> = {}): XlatorSpec {
+  return { name, type: 'features/glujs', options: { module, ...options } };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls until fn returns truthy (or throws after timeoutMs). */
+export async function until<T>(fn: () => T | undefined | null | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Whether a pid is alive. */
+export function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** The errno code of a failing fs call ('ENOENT', 'EIO', ...), or 'ok'. */
+export function errCode(fn: () => unknown): string {
+  try { fn(); return 'ok'; } catch (e) { return (e as NodeJS.ErrnoException).code ?? String(e); }
+}
+
+/** Lines of a log that mention `needle`. */
+export const grep = (text: string, needle: string | RegExp) =>
+  text.split('\n').filter((l) => (typeof needle === 'string' ? l.includes(needle) : needle.test(l)));
+
+/** Every entry below dir: type, mode, size and content hash (not nlink: a brick
+ * keeps an extra hard link per file under .glusterfs). */
+export function readTree(dir: string, skip = new Set(['.glusterfs'])): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string, rel: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!rel && skip.has(e.name)) continue;
+      const p = path.join(d, e.name), r = rel ? `${rel}/${e.name}` : e.name;
+      const st = fs.lstatSync(p);
+      if (e.isSymbolicLink()) out.set(r, `link:${fs.readlinkSync(p)}`);
+      else if (e.isDirectory()) { out.set(r, `dir:${(st.mode & 0o7777).toString(8)}`); walk(p, r); }
+      else out.set(r, `file:${(st.mode & 0o7777).toString(8)}:${st.size}:${require('node:crypto').createHash('sha1').update(fs.readFileSync(p)).digest('hex')}`);
+    }
+  };
+  walk(dir, '');
+  return out;
+}
