@@ -4,7 +4,7 @@
 {
   "variables": {
     "libnode_dir": "<(module_root_dir)/deps/libnode/usr/lib/x86_64-linux-gnu",
-    "asan%": "0",
+    "glujs_asan%": "<!(echo ${GLUJS_ASAN:-0})",
   },
   "targets": [{
     "target_name": "glujs",
@@ -25,7 +25,7 @@
     "cflags_cc": ["-std=gnu++17"],
     "libraries": ["-L<(libnode_dir)", "-lnode", "-lglusterfs", "-luuid", "-Wl,-rpath,<(libnode_dir)", "-pthread"],
     "conditions": [
-      ["asan==1", {
+      ["glujs_asan==1", {
         "cflags": ["-fsanitize=address", "-fno-omit-frame-pointer", "-O1"],
         "ldflags": ["-fsanitize=address"],
       }],

@@ -34,7 +34,8 @@ export interface VolumeOptions {
   ioStats?: boolean;
   /** extra arguments for each `glusterfs` mount command, e.g. `['--entry-timeout=0']`. */
   mountOptions?: string[];
-  /** map the brick port to the port clients connect to (e.g. a delay proxy in between). */
+  /** map the brick port to the port clients connect to (e.g. a delay proxy). A proxy running in the
+   *  test's own process needs async fs calls on the mount: a sync call blocks its loop (deadlock). */
   proxyPort?: (brickPort: number) => number;
   /** base directory for the volume's mkdtemp directory (default os.tmpdir()). */
   dir?: string;
@@ -66,10 +67,19 @@ const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuf
 const readText = (f: string) => { try { return fs.readFileSync(f, 'utf8'); } catch { return ''; } };
 
 interface Run { code: number | null; out: string; err: string; }
+
+/** The daemons' environment: ours, plus GLUJS_DAEMON_PRELOAD / GLUJS_DAEMON_ASAN_OPTIONS
+ * (scripts/test-asan.sh uses them to run only the daemons under AddressSanitizer). */
+function daemonEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (process.env.GLUJS_DAEMON_PRELOAD) env.LD_PRELOAD = process.env.GLUJS_DAEMON_PRELOAD;
+  if (process.env.GLUJS_DAEMON_ASAN_OPTIONS) env.ASAN_OPTIONS = process.env.GLUJS_DAEMON_ASAN_OPTIONS;
+  return env;
+}
 /** Run a command; never rejects (code null = could not start or timed out). */
-function run(cmd: string, args: string[], timeout = 15000): Promise<Run> {
+function run(cmd: string, args: string[], timeout = 15000, env?: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout, killSignal: 'SIGKILL' }, (e, out, err) => {
+    execFile(cmd, args, { timeout, killSignal: 'SIGKILL', env }, (e, out, err) => {
       const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
       const spawnErr = e && typeof e.code === 'string' ? e.message : ''; // e.g. ENOENT
       resolve({ code, out: String(out), err: String(err || spawnErr) });
@@ -259,7 +269,7 @@ export async function startVolume(opts: VolumeOptions = {}): Promise<Volume> {
       }]));
       fs.rmSync(brick.pidFile, { force: true });
       if (!s.procs.includes(brick)) s.procs.unshift(brick);
-      const r = await run('glusterfsd', ['-f', serverVolfile, '-l', brickLog, '--pid-file', brick.pidFile]);
+      const r = await run('glusterfsd', ['-f', serverVolfile, '-l', brickLog, '--pid-file', brick.pidFile], 15000, daemonEnv());
       for (const end = Date.now() + 15000; Date.now() < end && !port; await sleep(20)) {
         brick.pid = brick.pid || readPid(brick.pidFile);
         if (brick.pid && owned(brick) && await listening(candidate, brick.pid)) port = candidate;
@@ -283,7 +293,7 @@ export async function startVolume(opts: VolumeOptions = {}): Promise<Volume> {
       const c: Proc = { pidFile: clientPidFiles[i], pid: 0 };
       clients.push(c);
       s.procs.push(c);
-      const r = await run('glusterfs', ['-f', clientVolfile, '-l', clientLogs[i], '--pid-file', c.pidFile, ...(opts.mountOptions ?? []), mounts[i]]);
+      const r = await run('glusterfs', ['-f', clientVolfile, '-l', clientLogs[i], '--pid-file', c.pidFile, ...(opts.mountOptions ?? []), mounts[i]], 15000, daemonEnv());
       let ok = false;
       for (const end = Date.now() + 15000; Date.now() < end && !ok && r.code === 0; await sleep(20)) {
         c.pid = c.pid || readPid(c.pidFile);

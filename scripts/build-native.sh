@@ -9,7 +9,7 @@ NODEDIR=$PWD/deps/libnode/usr
 # environment; ours must win.
 export npm_config_nodedir=$NODEDIR
 log=$(mktemp)
-if ! node node_modules/node-gyp/bin/node-gyp.js rebuild --nodedir="$NODEDIR" -- -Dasan="${GLUJS_ASAN:-0}" >"$log" 2>&1; then
+if ! node node_modules/node-gyp/bin/node-gyp.js rebuild --nodedir="$NODEDIR" >"$log" 2>&1; then
   cat "$log" >&2; rm -f "$log"; exit 1
 fi
 rm -f "$log"

@@ -39,9 +39,10 @@ if [ ! -e "$LIBNODE/usr/lib/x86_64-linux-gnu/libnode.so.108" ] || [ ! -e "$LIBNO
 fi
 
 # npm dependencies (TypeScript, node-addon-api, node-gyp).
-if [ ! -d node_modules/typescript ] || [ ! -d node_modules/node-addon-api ] || [ package.json -nt node_modules/.package-lock.json ]; then
+if [ ! -e node_modules/.glujs-installed ] || [ package.json -nt node_modules/.glujs-installed ]; then
   say "installing npm dependencies"
   npm install --no-audit --no-fund >/dev/null
+  touch node_modules/.glujs-installed
 fi
 
 # Build when any source is newer than the last build.

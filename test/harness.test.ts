@@ -137,7 +137,8 @@ test('proxyPort routes the client through a proxy; stop({keep}) keeps the direct
     proxyPort: (brickPort) => { target = brickPort; return (proxy.address() as net.AddressInfo).port; },
   });
   try {
-    fs.writeFileSync(path.join(v.mount, 'via-proxy'), 'p');
+    // async I/O only: a sync call on the mount would block the loop the proxy runs on (deadlock)
+    await fs.promises.writeFile(path.join(v.mount, 'via-proxy'), 'p');
     assert.equal(fs.readFileSync(path.join(v.brickDir, 'via-proxy'), 'utf8'), 'p');
     assert.ok(proxied >= 1);
     assert.match(fs.readFileSync(v.clientVolfile, 'utf8'), new RegExp(`remote-port ${(proxy.address() as net.AddressInfo).port}\n`));

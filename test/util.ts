@@ -26,9 +26,13 @@ export async function until<T>(fn: () => T | undefined | null | false, timeoutMs
   }
 }
 
-/** Whether a pid is alive. */
+/** Whether a pid is alive (a zombie is not: pid 1 may be slow to reap it). */
 export function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /** The errno code of a failing fs call ('ENOENT', 'EIO', ...), or 'ok'. */

@@ -146,6 +146,19 @@ gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
     memcpy(op->args, args, sizeof(gj_val_t) * desc(code)->nargs);
     op->deadline_ms = priv->timeout_ms ? now_ms() + priv->timeout_ms : UINT64_MAX;
 
+    /* forget/release reach an xlator only for inodes/fds it keeps a context
+     * on: mark those that pass through a handler when JS wants to hear of them. */
+    if (priv->events[GJ_EV_FORGET] || priv->events[GJ_EV_INVALIDATE]) {
+        inode_t *inode = gj_op_inode(op);
+        if (inode && inode_ctx_get0(inode, this, NULL) != 0)
+            inode_ctx_set0(inode, this, &(uint64_t){1});
+    }
+    if (priv->events[GJ_EV_RELEASE] || priv->events[GJ_EV_RELEASEDIR]) {
+        fd_t *fd = gj_op_first_arg(op, GJ_FD);
+        if (fd && fd_ctx_get(fd, this, NULL) != 0)
+            fd_ctx_set(fd, this, 1);
+    }
+
     pthread_mutex_lock(&priv->lock);
     list_add_tail(&op->list, &priv->pending);
     if (priv->npending++ == 0)
