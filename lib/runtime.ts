@@ -28,6 +28,7 @@ export interface Native {
   release(op: number, replies: number[]): void;
   log(level: number, msg: string): void;
   publish(snapshot: string): void;
+  finiDone(): void;
   fastGen(): bigint;
   fastNegative(pargfid: string, name: string, gen: bigint, ttlMs: number): void;
   fastComplete(pargfid: string, names: string[], gen: bigint, ttlMs: number): void;
@@ -39,6 +40,7 @@ interface Callbacks {
   onReply(cookie: number, reply: number): void;
   onEvent(type: number, gfid: string, flags: number, pargfid: string, oldpargfid: string): void;
   onExpired(op: number): void;
+  onFini(): void;
 }
 
 const LEVEL = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 } as const;
@@ -284,6 +286,13 @@ export function start(native: Native): void {
       const op = ops.get(id);
       if (op) complete(op, true);
       else native.release(id, []);
+    },
+    onFini() {
+      // the native side waits (briefly) for finiDone before stopping the environment
+      Promise.resolve()
+        .then(() => translator?.fini?.())
+        .catch((e) => log.error(`fini() threw: ${describe(e)}`))
+        .finally(() => native.finiDone());
     },
   };
 

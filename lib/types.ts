@@ -37,6 +37,8 @@ export interface Fd {
   readonly gfid: Gfid;
   readonly flags: number;
   readonly pid: number;
+  /** identifies this fd while it is open (two opens of one file differ) */
+  readonly id: number;
 }
 
 /** inode_t, as its gfid. Read-only; unwound as it came. */

@@ -65,6 +65,7 @@ typedef struct {
     uint8_t gfid[16];
     int32_t flags;
     int64_t pid;
+    uint64_t id; /* identifies the fd while it is open */
 } gj_fd_view_t;
 
 typedef struct {

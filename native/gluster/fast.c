@@ -4,14 +4,16 @@
  * until expiry or invalidation) and, for a directory JS knows completely, the
  * set of names present (anything else -> ENOENT). JS owns the policy: it adds
  * and invalidates entries. The C side only guards against races: every change
- * that may make a name exist bumps the parent's invalidation generation, and an
- * answer JS learnt from a lookup wound before that change (an older generation)
- * is refused, as nl-cache does with its time stamps. */
+ * that may make a name exist bumps the generation and stamps the parent with it,
+ * and an answer JS learnt from a lookup wound before that change (it carries
+ * the older generation it took before winding) is refused, as nl-cache does
+ * with its time stamps. */
 #include "glue.h"
 #include <time.h>
 
 #define DIR_BUCKETS 1024
-#define MAX_NAMES (1u << 20) /* hard cap on names held; past it the table is dropped */
+#define MAX_NAMES (1u << 20) /* hard caps on what is held; past one the table is dropped */
+#define MAX_DIRS (1u << 16)
 
 typedef struct name_ent {
     struct name_ent *next;
@@ -37,7 +39,7 @@ struct gj_fast {
     pthread_rwlock_t lock;
     fdir_t *dirs[DIR_BUCKETS];
     uint64_t gen;   /* atomically incremented */
-    uint64_t floor; /* answers learnt at or before this generation are refused */
+    uint64_t floor; /* answers learnt before this generation are refused */
     uint64_t names; /* under lock */
     uint64_t ndirs;
     gf_atomic_t hits, invalidations;
@@ -158,10 +160,16 @@ dir_slot(gj_fast_t *f, const uint8_t *gfid)
     return d;
 }
 
+static void drop_all(gj_fast_t *f);
+
 static fdir_t *
 dir_get(gj_fast_t *f, const uint8_t *gfid)
 {
     fdir_t **slot = dir_slot(f, gfid);
+    if (!*slot && f->ndirs >= MAX_DIRS) {
+        drop_all(f);
+        slot = dir_slot(f, gfid);
+    }
     if (!*slot) {
         fdir_t *d = calloc(1, sizeof(*d));
         if (!d)
@@ -267,7 +275,7 @@ gj_fast_add_negative(void *xl, const uint8_t pargfid[16], const char *name, uint
     if (f->names >= MAX_NAMES)
         drop_all(f);
     fdir_t *d = dir_get(f, pargfid);
-    if (d && d->inval_gen < gen)
+    if (d && d->inval_gen <= gen) /* equal: the invalidation came before the wind */
         ret = ns_add(&d->neg, name, ttl_ms ? now_ms() + ttl_ms : 0, &f->names);
     else if (d)
         ret = 0; /* stale: an invalidation came after the lookup was wound */
@@ -287,7 +295,7 @@ gj_fast_set_complete(void *xl, const uint8_t pargfid[16], const char *names, siz
     if (f->names >= MAX_NAMES)
         drop_all(f);
     fdir_t *d = dir_get(f, pargfid);
-    if (!d || d->inval_gen >= gen) {
+    if (!d || d->inval_gen > gen) {
         pthread_rwlock_unlock(&f->lock);
         return d ? 0 : -1;
     }

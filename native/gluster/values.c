@@ -237,6 +237,7 @@ gj_view_fd(const void *p, gj_fd_view_t *o)
         memcpy(o->gfid, fd->inode->gfid, 16);
     o->flags = fd->flags;
     o->pid = fd->pid;
+    o->id = (uint64_t)(uintptr_t)fd;
 }
 
 void

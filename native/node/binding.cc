@@ -277,6 +277,7 @@ napi_value ToJs(napi_env env, int kind, gj_val_t v, ReplyRec* rec) {
       Set(env, o, "gfid", Gfid(env, f.gfid));
       Set(env, o, "flags", Num(env, f.flags));
       Set(env, o, "pid", Num(env, static_cast<double>(f.pid)));
+      Set(env, o, "id", Num(env, static_cast<double>(f.id)));
       return o;
     }
     case GJ_INODE: {
@@ -664,6 +665,14 @@ napi_value JsLog(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+napi_value JsFiniDone(napi_env env, napi_callback_info info) {
+  INST();
+  std::lock_guard<std::mutex> lk(inst->mu);
+  inst->fini_done = true;
+  inst->cv.notify_all();
+  return Undefined(env);
+}
+
 napi_value JsPublish(napi_env env, napi_callback_info info) {
   INST();
   std::string s;
@@ -859,6 +868,12 @@ void CallJs(Napi::Env napienv, Napi::Function, Instance* inst, Message* m) {
       case Message::kOp:
       case Message::kExpired: gj_op_unref(static_cast<gj_op_t*>(m->ptr)); break;
       case Message::kReply: gj_reply_free(static_cast<gj_reply_t*>(m->ptr)); break;
+      case Message::kFini: {
+        std::lock_guard<std::mutex> lk(inst->mu);
+        inst->fini_done = true;
+        inst->cv.notify_all();
+        break;
+      }
       default: break;
     }
     delete m;
@@ -902,6 +917,9 @@ void CallJs(Napi::Env napienv, Napi::Function, Instance* inst, Message* m) {
       gj_op_unref(op);
       break;
     }
+    case Message::kFini:
+      Call(env, inst, "onFini", 0, nullptr);  // the runtime calls finiDone() when the hook is through
+      break;
   }
   delete m;
 }
@@ -928,6 +946,7 @@ napi_value InitBinding(napi_env env, napi_value exports) {
       {"arg", JsArg},             {"replyField", JsReplyField}, {"wind", JsWind},
       {"forward", JsForward},     {"unwind", JsUnwind},       {"fail", JsFail},
       {"release", JsRelease},     {"log", JsLog},             {"publish", JsPublish},
+      {"finiDone", JsFiniDone},
       {"fastGen", JsFastGen},     {"fastNegative", JsFastNegative}, {"fastComplete", JsFastComplete},
       {"fastInvalidate", JsFastInvalidate}, {"fastStats", JsFastStats},
   };

@@ -22,6 +22,7 @@ bool g_exiting = false;
 constexpr int kMaxRestarts = 5;         // within kRestartWindowMs, then give up
 constexpr uint64_t kRestartWindowMs = 60000;
 constexpr uint64_t kLoadTimeoutMs = 60000;
+constexpr uint64_t kFiniTimeoutMs = 2000;
 
 void Log(Instance* inst, int level, const std::string& msg) { gj_log(inst->xl, level, msg.c_str()); }
 
@@ -245,6 +246,21 @@ int Post(Instance* inst, Message* m) {
   return inst->tsfn.NonBlockingCall(m) == napi_ok ? 0 : -1;
 }
 
+// Runs the module's fini() hook (bounded wait: this is fini or exit, not a fop),
+// then stops the environment. Called with inst->mu held.
+void FiniAndStop(Instance* inst, std::unique_lock<std::mutex>& lk) {
+  if (inst->accepting && inst->state == Instance::kRunning) {
+    auto* m = new Message{Message::kFini, nullptr, {}};
+    if (inst->tsfn.NonBlockingCall(m) == napi_ok)
+      inst->cv.wait_for(lk, std::chrono::milliseconds(kFiniTimeoutMs), [inst] { return inst->fini_done; });
+    else
+      delete m;
+  }
+  inst->stopping = true;
+  inst->accepting = false;
+  if (inst->env) node::Stop(inst->env);
+}
+
 }  // namespace
 
 uint64_t NowMs() {
@@ -366,10 +382,8 @@ void gj_js_stop(gj_js_t* js) {
       }
   }
   {
-    std::lock_guard<std::mutex> lk(inst->mu);
-    inst->stopping = true;
-    inst->accepting = false;
-    if (inst->env) node::Stop(inst->env);
+    std::unique_lock<std::mutex> lk(inst->mu);
+    glujs::FiniAndStop(inst, lk);
   }
   if (inst->thread.joinable()) inst->thread.join();
   delete inst;
@@ -387,10 +401,8 @@ void gj_js_atexit(void) {
   // process is going away and GlusterFS threads may still post (refused).
   for (Instance* inst : all) {
     {
-      std::lock_guard<std::mutex> lk(inst->mu);
-      inst->stopping = true;
-      inst->accepting = false;
-      if (inst->env) node::Stop(inst->env);
+      std::unique_lock<std::mutex> lk(inst->mu);
+      glujs::FiniAndStop(inst, lk);
     }
     if (inst->thread.joinable()) inst->thread.join();
   }

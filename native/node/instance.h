@@ -79,7 +79,7 @@ struct ReplyRec {
 
 // A message from a GlusterFS thread to the JS thread (tsfn payload).
 struct Message {
-  enum Kind { kOp, kReply, kEvent, kExpired } kind;
+  enum Kind { kOp, kReply, kEvent, kExpired, kFini } kind;
   void* ptr;
   gj_event_t ev;
 };
@@ -108,6 +108,7 @@ struct Instance {
   unsigned char handled[GJ_FOP_MAX] = {0};
   unsigned char events[8] = {0};
   std::string published;  // the runtime's latest statedump snapshot
+  bool fini_done = false;  // the module's fini() hook has run
 
   // JS-thread only
   napi_ref callbacks = nullptr;  // { onFop, onReply, onEvent, onExpired }
