@@ -7,6 +7,7 @@ import { startVolume, type Volume } from '../lib/testing';
 
 const ROOT = path.resolve(__dirname, '..', '..'); // run from dist/bench
 const say = (s = '') => console.log(s);
+process.stdout.on('error', () => { /* e.g. `npm run demo | head`: keep going so the volume is torn down */ });
 const heading = (s: string) => say(`\n== ${s} ==`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

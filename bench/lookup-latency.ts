@@ -162,13 +162,13 @@ async function main(): Promise<void> {
       `  (2-core VM: expect ±30% noise between runs; compare ratios within one run). Each figure is the median over`,
       `  rounds of that round's statistic.`,
       '',
-      '| config | what | p50 µs | p90 µs | p99 µs | mean µs | p50 / A | mean / A | per-round p50 / A, min–max |',
+      '| config | what | p50 µs | p90 µs | p99 µs | mean µs | p50 / A | mean / A | per-round p50 / A: median (min–max) |',
       '|---|---|---:|---:|---:|---:|---:|---:|---:|',
       ...CONFIGS.map((c) => {
         const s = agg.get(c.id)!;
         const perRound = rounds.get(c.id)!.map((x, r) => x.p50 / rounds.get('A')![r].p50);
         return `| ${c.id} | ${c.what} | ${f1(s.p50)} | ${f1(s.p90)} | ${f1(s.p99)} | ${f1(s.mean)} | ${f2(s.p50 / a.p50)} | ` +
-          `${f2(s.mean / a.mean)} | ${f2(Math.min(...perRound))}–${f2(Math.max(...perRound))} |`;
+          `${f2(s.mean / a.mean)} | ${f2(median(perRound))} (${f2(Math.min(...perRound))}–${f2(Math.max(...perRound))}) |`;
       }),
       '',
       `Ratios of the p50s: B/A ${f2(agg.get('B')!.p50 / a.p50)}, C/A ${f2(agg.get('C')!.p50 / a.p50)}, D/A ${f2(agg.get('D')!.p50 / a.p50)}` +
