@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
 import { Writable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import os from 'node:os';
 import { FOPS, type FopName } from './gen/fops';
 import { Dict, toDict, type DictLike } from './types';
 import { errnoOf } from './errno';
@@ -427,9 +429,30 @@ function loadModule(file: string): any {
   return require(abs);
 }
 
+/** Transpiled output is cached on disk (by content), so that starting an
+ * environment does not load the TypeScript compiler (~0.5 s, ~40 MB) again. */
 function transpile(filename: string): string {
+  const source = fs.readFileSync(filename, 'utf8');
+  const tsVersion = JSON.parse(fs.readFileSync(require.resolve('typescript/package.json'), 'utf8')).version;
+  const key = createHash('sha256').update(`glujs-1 ts-${tsVersion}\0${filename}\0${source}`).digest('hex');
+  const dir = process.env.GLUJS_CACHE_DIR || path.join(os.tmpdir(), 'glujs-cache');
+  const cached = path.join(dir, `${key}.js`);
+  try {
+    return fs.readFileSync(cached, 'utf8');
+  } catch { /* not cached yet */ }
+  const out = compileTs(filename, source);
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${cached}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, out, { mode: 0o600 });
+    fs.renameSync(tmp, cached);
+  } catch { /* a read-only or full disk only costs the next start time */ }
+  return out;
+}
+
+function compileTs(filename: string, source: string): string {
   const ts = require('typescript') as typeof import('typescript');
-  const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+  const out = ts.transpileModule(source, {
     // .mjs/.mts would be emitted as ES modules whatever 'module' says
     fileName: filename.replace(/\.m([jt])s$/, '.$1s'),
     reportDiagnostics: true,
