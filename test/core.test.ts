@@ -202,3 +202,21 @@ test('handler-timeout fails a fop JS never answers, and the watchdog ends a spin
   assert.match(v.log(0), /no answer from the JS handler within handler-timeout \(2000 ms\)/);
   assert.match(v.log(0), /without returning to its event loop \(watchdog\)/);
 });
+
+test('a timeout while the wind is still in flight: the late reply is discarded safely', async (t) => {
+  // top (handler-timeout 1 s) winds to delay, which holds lookups of slow* for 1.5 s
+  const v = await withVolume(t, {
+    client: [glujs('delay', fixture('delay.ts'), { ms: 1500 }), glujs('top', fixture('passthru.ts'), { 'handler-timeout': 1 })],
+  });
+  fs.mkdirSync(path.join(v.mount, 'd'));
+  const t0 = Date.now();
+  assert.equal(errCode(() => fs.statSync(path.join(v.mount, 'd', 'slow1'))), 'ETIMEDOUT');
+  assert.ok(Date.now() - t0 < 2000, `failed after ${Date.now() - t0} ms`);
+  await new Promise((r) => setTimeout(r, 1000)); // the wind's reply arrives now, after the op is gone
+  assert.ok(alive(v.clientPids[0]));
+  assert.equal(errCode(() => fs.statSync(path.join(v.mount, 'd', 'fine'))), 'ENOENT');
+  fs.writeFileSync(path.join(v.mount, 'd', 'after'), 'ok');
+  const dump = await v.statedump(0);
+  assert.match(dump, /\[xlator\.features\.glujs\.top\.priv\][^[]*timeouts=1\b/);
+  assert.match(dump, /\[xlator\.features\.glujs\.top\.priv\][^[]*late_answers=1\b/);
+});
