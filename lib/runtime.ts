@@ -8,6 +8,7 @@ import util from 'node:util';
 import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
+import v8 from 'node:v8';
 import { FOPS, type FopName } from './gen/fops';
 import { Dict, toDict, type DictLike } from './types';
 import { errnoOf } from './errno';
@@ -18,7 +19,7 @@ import {
 
 /** process._linkedBinding('glujs'): see native/node/binding.cc. */
 export interface Native {
-  config(): { name: string; module: string; restarts: number; options: [string, string][] };
+  config(): { name: string; module: string; restarts: number; options: [string, string][]; handoff?: Buffer };
   attach(callbacks: Callbacks, names: [string[], string[]][]): void;
   loaded(error: string | null, codes?: number[], events?: number[]): void;
   arg(op: number, i: number): unknown;
@@ -31,6 +32,7 @@ export interface Native {
   log(level: number, msg: string): void;
   publish(snapshot: string): void;
   finiDone(): void;
+  handoffDone(state: Buffer | null): void;
   fastGen(): bigint;
   fastNegative(pargfid: string, name: string, gen: bigint, ttlMs: number): void;
   fastComplete(pargfid: string, names: string[], gen: bigint, ttlMs: number): void;
@@ -43,11 +45,12 @@ interface Callbacks {
   onEvent(type: number, gfid: string, flags: number, pargfid: string, oldpargfid: string): void;
   onExpired(op: number): void;
   onFini(): void;
+  onHandoff(): void;
 }
 
 const LEVEL = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 } as const;
 /** Options that are glujs's own (native/gluster/xlator.c), not the module's. */
-const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog']);
+const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog', 'watch']);
 const EVENTS = ['child-up', 'child-down', 'upcall', 'forget', 'release', 'releasedir', 'invalidate'] as const;
 /** Kinds JS reads but cannot make (see FromJs in native/node/binding.cc). */
 const READONLY = new Set<string>(['loc', 'fd', 'inode', 'flock', 'lease', 'locklist', 'opaque']);
@@ -252,6 +255,8 @@ export function start(native: Native): void {
       const name = byCode[code]!;
       const op = new Op(id);
       ops.set(id, op);
+      // routed here by a handler table of an instance this one replaced (hot reload)
+      if (typeof translator[name] !== 'function') return void op.forward();
       let r: unknown;
       try {
         r = translator[name](op);
@@ -289,6 +294,16 @@ export function start(native: Native): void {
       if (op) complete(op, true);
       else native.release(id, []);
     },
+    onHandoff() {
+      let state: Buffer | null = null;
+      try {
+        const st = translator?.handoff?.();
+        if (st !== undefined) state = v8.serialize(st);
+      } catch (e) {
+        log.error(`handoff() threw: ${describe(e)}; the new instance starts without state`);
+      }
+      native.handoffDone(state);
+    },
     onFini() {
       // the native side waits (briefly) for finiDone before stopping the environment
       Promise.resolve()
@@ -323,6 +338,7 @@ export function start(native: Native): void {
     } finally {
       setPendingContext(undefined);
     }
+    if (cfg.handoff && typeof translator.adopt === 'function') await translator.adopt(v8.deserialize(cfg.handoff));
     await translator.init?.();
     const codes: number[] = [];
     for (const name of Object.keys(FOPS) as FopName[]) {

@@ -112,7 +112,8 @@ export function setPendingContext(c: TranslatorContext | undefined): void {
  * (`async lookup(op: Op<'lookup'>)`); fops without a method never reach JS.
  * Optional hooks: `init()` (async set-up, a throw fails the graph),
  * `notify(event)`, `forget/release/releasedir/invalidate({gfid})`, `dump()`
- * (fields for the statedump) and `fini()`.
+ * (fields for the statedump), `handoff()`/`adopt(state)` (state across a hot
+ * reload) and `fini()`.
  */
 export class Translator {
   /** The xlator's name in the volfile. */
@@ -156,6 +157,14 @@ export class Translator {
   invalidate?(inode: { gfid: Gfid }): void;
   /** Extra statedump fields ("key": value). */
   dump?(): Record<string, string | number | bigint | boolean>;
+  /**
+   * Hot reload: the state this instance hands to the one that replaces it
+   * (anything the structured clone algorithm copies: Maps, Sets, Buffers, ...).
+   * Called on the old instance before the new one is constructed.
+   */
+  handoff?(): unknown;
+  /** Hot reload: receives what the previous instance's handoff() returned, before init(). */
+  adopt?(state: unknown): void | Promise<void>;
 }
 
 // Every fop handler is an optional method of Translator, typed from the fop table.

@@ -189,6 +189,8 @@ typedef struct {
     int nopts;
     const char *const *keys, *const *vals; /* every volfile option */
     uint32_t watchdog_ms; /* a synchronous JS run longer than this is terminated */
+    const void *handoff;  /* state from the instance this one replaces (v8 serialized), or NULL */
+    size_t handoff_len;
 } gj_js_config_t;
 
 /* Start a JS environment on its own thread and load the module. Blocks until
@@ -206,14 +208,19 @@ int gj_js_post_event(gj_js_t *js, const gj_event_t *ev);
 int gj_js_post_expired(gj_js_t *js, gj_op_t *op);
 /* Statedump lines: calls `line` for each "key=value". */
 void gj_js_dump(gj_js_t *js, void (*line)(void *ctx, const char *key, const char *val), void *ctx);
-/* Stop the environment, join its thread, free everything. */
-void gj_js_stop(gj_js_t *js);
+/* Ask the module for the state it hands to its successor (hot reload); bounded
+ * wait. Returns a malloc'd buffer (caller frees) or NULL. */
+void *gj_js_handoff(gj_js_t *js, size_t *len);
+/* Run the module's fini(), stop the environment and join its thread. The
+ * instance stays valid (posts to it return -1) until gj_js_free. */
+void gj_js_shutdown(gj_js_t *js);
+void gj_js_free(gj_js_t *js);
 /* Process exit: stop every environment before the daemon's exit() runs. */
 void gj_js_atexit(void);
 
 /* Called by the node side when its environment is gone for good or is being
- * restarted: every op still pending for this xlator fails with op_errno. */
-void gj_ops_abort_all(void *xl, int op_errno, const char *why);
+ * restarted: every op still pending with that instance fails with op_errno. */
+void gj_ops_abort_all(void *xl, gj_js_t *js, int op_errno, const char *why);
 
 #ifdef __cplusplus
 }

@@ -30,8 +30,22 @@ extern struct xlator_fops gj_fops;
 typedef struct gj_fast gj_fast_t; /* fast.c */
 
 /* this->private */
-typedef struct {
+typedef struct gj_retired {
+    struct gj_retired *next;
     gj_js_t *js;
+} gj_retired_t;
+
+typedef struct {
+    gj_js_t *js;                       /* the current instance (atomic: a reload swaps it) */
+    gj_retired_t *retired;             /* replaced instances, shut down, freed at fini */
+    pthread_mutex_t reload_lock;
+    int parent_down;
+    int retiring;                      /* retire threads still running */
+    int watch;                         /* reload when the module file changes */
+    pthread_t watcher;
+    int watcher_running;
+    struct timespec module_mtime;
+    time_t watchdog_s;
     unsigned char handled[GJ_FOP_MAX]; /* fops the module has handlers for */
     unsigned char events[8];           /* notify/cbk events it has handlers for */
     uint32_t timeout_ms;               /* handler-timeout; 0 = none */
@@ -86,6 +100,8 @@ int gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args);
 void gj_wind_done(call_frame_t *frame, void *cookie, xlator_t *this, gj_val_t *r);
 int gj_ops_start(xlator_t *this);
 void gj_ops_stop(xlator_t *this);
+/* How many ops instance js still has in flight. */
+int gj_ops_pending_for(xlator_t *this, gj_js_t *js);
 
 /* fast.c */
 gj_fast_t *gj_fast_new(void);

@@ -13,6 +13,7 @@ struct gj_op {
     call_frame_t *frame;   /* valid only while !done */
     xlator_t *this;
     uint64_t deadline_ms;
+    gj_js_t *js;           /* the instance that has it (a reload does not move it) */
     double tag;
     gj_val_t args[GJ_MAX_VALS];
 };
@@ -145,6 +146,7 @@ gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
     op->this = this;
     memcpy(op->args, args, sizeof(gj_val_t) * desc(code)->nargs);
     op->deadline_ms = priv->timeout_ms ? now_ms() + priv->timeout_ms : UINT64_MAX;
+    op->js = __atomic_load_n(&priv->js, __ATOMIC_ACQUIRE);
 
     /* forget/release reach an xlator only for inodes/fds it keeps a context
      * on: mark those that pass through a handler when JS wants to hear of them. */
@@ -166,7 +168,7 @@ gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
     pthread_mutex_unlock(&priv->lock);
     GF_ATOMIC_INC(priv->fops_in);
 
-    if (gj_js_post_op(priv->js, op) != 0) {
+    if (!op->js || gj_js_post_op(op->js, op) != 0) {
         gj_op_unref(op); /* the JS side's reference */
         gj_op_fail(op, ENOTCONN, "the JS environment is not running");
     }
@@ -277,7 +279,7 @@ gj_wind_done(call_frame_t *frame, void *cookie, xlator_t *this, gj_val_t *r)
         gj_op_unref(op);
         return;
     }
-    if (gj_op_done(op) || gj_js_post_reply(priv->js, rep) != 0) {
+    if (gj_op_done(op) || gj_js_post_reply(op->js, rep) != 0) {
         GF_ATOMIC_INC(priv->late_answers);
         gj_reply_free(rep);
     }
@@ -313,20 +315,24 @@ fail_claimed(xlator_t *this, struct list_head *list, int op_errno, const char *w
                strerror(op_errno), why);
         GF_ATOMIC_INC(priv->fops_failed);
         unwind_with(op, r);
-        if (expired && gj_js_post_expired(priv->js, op) == 0)
+        if (expired && op->js && gj_js_post_expired(op->js, op) == 0)
             continue; /* the pending reference goes with the message */
         gj_op_unref(op);
     }
 }
 
+/* Claims the pending ops due by `until` (all of them: UINT64_MAX), or those of
+ * instance `js` when it is not NULL. */
 static void
-claim_all(gj_private_t *priv, struct list_head *out, uint64_t until)
+claim_all(gj_private_t *priv, struct list_head *out, uint64_t until, gj_js_t *js)
 {
     gj_op_t *op, *tmp;
     list_for_each_entry_safe(op, tmp, &priv->pending, list)
     {
         if (op->deadline_ms > until)
             break;
+        if (js && op->js != js)
+            continue;
         op->done = 1;
         list_move_tail(&op->list, out);
         priv->npending--;
@@ -334,16 +340,28 @@ claim_all(gj_private_t *priv, struct list_head *out, uint64_t until)
 }
 
 void
-gj_ops_abort_all(void *xl, int op_errno, const char *why)
+gj_ops_abort_all(void *xl, gj_js_t *js, int op_errno, const char *why)
 {
     xlator_t *this = xl;
     gj_private_t *priv = this->private;
     struct list_head doomed;
     INIT_LIST_HEAD(&doomed);
     pthread_mutex_lock(&priv->lock);
-    claim_all(priv, &doomed, UINT64_MAX);
+    claim_all(priv, &doomed, UINT64_MAX, js);
     pthread_mutex_unlock(&priv->lock);
     fail_claimed(this, &doomed, op_errno, why, 0);
+}
+
+int
+gj_ops_pending_for(xlator_t *this, gj_js_t *js)
+{
+    gj_private_t *priv = this->private;
+    gj_op_t *op;
+    int n = 0;
+    pthread_mutex_lock(&priv->lock);
+    list_for_each_entry(op, &priv->pending, list) n += op->js == js;
+    pthread_mutex_unlock(&priv->lock);
+    return n;
 }
 
 static void *
@@ -360,7 +378,7 @@ timer_main(void *arg)
         struct list_head expired;
         uint64_t now = now_ms();
         INIT_LIST_HEAD(&expired);
-        claim_all(priv, &expired, now);
+        claim_all(priv, &expired, now, NULL);
         if (!list_empty(&expired)) {
             pthread_mutex_unlock(&priv->lock);
             GF_ATOMIC_INC(priv->timeouts);

@@ -6,6 +6,9 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <libgen.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void
 gj_log(void *xl, int level, const char *msg)
@@ -65,15 +68,157 @@ free_private(gj_private_t *priv)
     GF_FREE(priv);
 }
 
+/* Starts a JS instance for `module` (blocks until it is loaded or failed). */
+static gj_js_t *
+start_instance(xlator_t *this, const char *module, unsigned char *handled, unsigned char *events,
+               const void *handoff, size_t handoff_len, char *err, size_t errlen)
+{
+    gj_private_t *priv = this->private;
+    char runtime[PATH_MAX];
+    struct opts o = {0};
+    gj_js_config_t cfg;
+    gj_js_t *js;
+    if (runtime_path(runtime, sizeof(runtime)) != 0) {
+        snprintf(err, errlen, "cannot locate glujs's runtime (dist/lib/runtime.js)");
+        return NULL;
+    }
+    dict_foreach(this->options, collect_opt, &o);
+    cfg = (gj_js_config_t){.name = this->name, .module = module, .runtime = runtime,
+                           .nopts = o.n, .keys = o.keys, .vals = o.vals,
+                           .watchdog_ms = (uint32_t)priv->watchdog_s * 1000,
+                           .handoff = handoff, .handoff_len = handoff_len};
+    js = gj_js_start(this, &cfg, handled, events, err, errlen);
+    free(o.keys);
+    free(o.vals);
+    return js;
+}
+
+static int
+module_mtime(const char *module, struct timespec *out)
+{
+    struct stat st;
+    if (stat(module, &st) != 0)
+        return -1;
+    *out = st.st_mtim;
+    return 0;
+}
+
+struct retire_arg {
+    xlator_t *this;
+    gj_js_t *js;
+};
+
+/* Lets an instance's ops in flight finish on its code (up to handler-timeout),
+ * then shuts it down. Runs on its own thread: never on a GlusterFS one. */
+static void *
+retire_main(void *arg)
+{
+    struct retire_arg *a = arg;
+    gj_private_t *priv = a->this->private;
+    uint64_t waited = 0, limit = priv->timeout_ms ? priv->timeout_ms + 1000 : 30000;
+    THIS = a->this;
+    while (gj_ops_pending_for(a->this, a->js) > 0 && waited < limit) {
+        usleep(20000);
+        waited += 20;
+    }
+    gj_js_shutdown(a->js);
+    free(a);
+    __atomic_sub_fetch(&priv->retiring, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void
+retire(xlator_t *this, gj_js_t *js)
+{
+    gj_private_t *priv = this->private;
+    gj_retired_t *r = calloc(1, sizeof(*r));
+    struct retire_arg *a = calloc(1, sizeof(*a));
+    pthread_t t;
+    sigset_t all, old;
+    if (!r || !a) {
+        free(r);
+        free(a);
+        gj_js_shutdown(js);
+        return;
+    }
+    r->js = js;
+    pthread_mutex_lock(&priv->lock); /* callers may hold reload_lock */
+    r->next = priv->retired;
+    priv->retired = r;
+    pthread_mutex_unlock(&priv->lock);
+    *a = (struct retire_arg){this, js};
+    __atomic_add_fetch(&priv->retiring, 1, __ATOMIC_SEQ_CST);
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    if (pthread_create(&t, NULL, retire_main, a) == 0)
+        pthread_detach(t);
+    else
+        retire_main(a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Hot reload: a new instance of `module` replaces the current one. Fops
+ * already in flight finish on the old code; new fops go to the new one. The
+ * old instance's handoff() state reaches the new one's adopt(). */
+static int
+reload(xlator_t *this, const char *module)
+{
+    gj_private_t *priv = this->private;
+    unsigned char handled[GJ_FOP_MAX] = {0}, events[8] = {0};
+    char err[1024] = "";
+    gj_js_t *old = priv->js, *js;
+    size_t hlen = 0;
+    void *hstate = old ? gj_js_handoff(old, &hlen) : NULL;
+    js = start_instance(this, module, handled, events, hstate, hlen, err, sizeof(err));
+    free(hstate);
+    if (!js) {
+        gf_log(this->name, GF_LOG_ERROR, "cannot reload translator module %s: %s; the previous one stays",
+               module, err);
+        return -1;
+    }
+    memcpy(priv->handled, handled, sizeof(handled));
+    memcpy(priv->events, events, sizeof(events));
+    __atomic_store_n(&priv->js, js, __ATOMIC_RELEASE);
+    if (priv->module != module) {
+        GF_FREE(priv->module);
+        priv->module = gf_strdup(module);
+    }
+    module_mtime(priv->module, &priv->module_mtime);
+    gf_log(this->name, GF_LOG_INFO, "reloaded translator module %s", priv->module);
+    if (old)
+        retire(this, old);
+    return 0;
+}
+
+/* option watch: poll the module file's mtime, reload when it changes. */
+static void *
+watch_main(void *arg)
+{
+    xlator_t *this = arg;
+    gj_private_t *priv = this->private;
+    THIS = this;
+    while (!priv->stopping && !priv->parent_down) {
+        struct timespec m;
+        sleep(1);
+        if (priv->stopping || priv->parent_down || module_mtime(priv->module, &m) != 0)
+            continue;
+        if (m.tv_sec == priv->module_mtime.tv_sec && m.tv_nsec == priv->module_mtime.tv_nsec)
+            continue;
+        priv->module_mtime = m; /* a broken edit is not retried until the next change */
+        pthread_mutex_lock(&priv->reload_lock);
+        reload(this, priv->module);
+        pthread_mutex_unlock(&priv->reload_lock);
+    }
+    return NULL;
+}
+
 static int32_t
 gj_init(xlator_t *this)
 {
     gj_private_t *priv = NULL;
-    char runtime[PATH_MAX], err[1024] = "";
+    char err[1024] = "";
     char *module = NULL;
-    time_t timeout_s = 0, watchdog_s = 0;
-    struct opts o = {0};
-    gj_js_config_t cfg;
+    time_t timeout_s = 0;
     static int atexit_done;
 
     if (!this->children || this->children->next) {
@@ -87,33 +232,33 @@ gj_init(xlator_t *this)
     if (!priv)
         return -1;
     this->private = priv;
+    pthread_mutex_init(&priv->reload_lock, NULL);
     GF_OPTION_INIT("module", module, path, err);
     GF_OPTION_INIT("handler-timeout", timeout_s, time, err);
-    GF_OPTION_INIT("watchdog", watchdog_s, time, err);
+    GF_OPTION_INIT("watchdog", priv->watchdog_s, time, err);
+    GF_OPTION_INIT("watch", priv->watch, bool, err);
     priv->timeout_ms = (uint32_t)timeout_s * 1000;
     priv->module = gf_strdup(module);
     priv->fast = gj_fast_new();
-    if (runtime_path(runtime, sizeof(runtime)) != 0) {
-        gf_log(this->name, GF_LOG_ERROR, "cannot locate glujs's runtime (dist/lib/runtime.js)");
-        goto err;
-    }
+    module_mtime(priv->module, &priv->module_mtime);
     if (gj_ops_start(this) != 0)
         goto err;
-
-    dict_foreach(this->options, collect_opt, &o);
-    cfg = (gj_js_config_t){.name = this->name, .module = priv->module, .runtime = runtime,
-                           .nopts = o.n, .keys = o.keys, .vals = o.vals,
-                           .watchdog_ms = (uint32_t)watchdog_s * 1000};
     if (!atexit_done) {
         atexit_done = 1;
         atexit(gj_js_atexit); /* stop JS before exit() tears the process down */
     }
-    priv->js = gj_js_start(this, &cfg, priv->handled, priv->events, err, sizeof(err));
-    free(o.keys);
-    free(o.vals);
+    priv->js = start_instance(this, priv->module, priv->handled, priv->events, NULL, 0, err,
+                              sizeof(err));
     if (!priv->js) {
         gf_log(this->name, GF_LOG_ERROR, "cannot load translator module %s: %s", priv->module, err);
         goto err;
+    }
+    if (priv->watch) {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        priv->watcher_running = pthread_create(&priv->watcher, NULL, watch_main, this) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     gf_log(this->name, GF_LOG_INFO, "loaded translator module %s", priv->module);
     return 0;
@@ -128,10 +273,23 @@ static void
 gj_fini(xlator_t *this)
 {
     gj_private_t *priv = this->private;
+    gj_retired_t *r, *n;
     if (!priv)
         return;
+    priv->stopping = 1;
+    if (priv->watcher_running)
+        pthread_join(priv->watcher, NULL);
+    while (__atomic_load_n(&priv->retiring, __ATOMIC_SEQ_CST) > 0)
+        usleep(10000); /* retire threads hold this->private */
+    pthread_mutex_lock(&priv->reload_lock);
+    gj_js_free(priv->js); /* runs fini(), fails what JS still had */
+    for (r = priv->retired; r; r = n) {
+        n = r->next;
+        gj_js_free(r->js);
+        free(r);
+    }
+    pthread_mutex_unlock(&priv->reload_lock);
     this->private = NULL;
-    gj_js_stop(priv->js); /* fails what JS still had */
     gj_ops_stop(this);
     free_private(priv);
 }
@@ -141,9 +299,20 @@ gj_reconfigure(xlator_t *this, dict_t *options)
 {
     gj_private_t *priv = this->private;
     time_t timeout_s = 0;
+    char *module = NULL;
+    struct timespec m = {0};
+    int ret = 0;
     GF_OPTION_RECONF("handler-timeout", timeout_s, options, time, out);
     priv->timeout_ms = (uint32_t)timeout_s * 1000;
-    return 0;
+    GF_OPTION_RECONF("module", module, options, path, out);
+    module_mtime(module, &m);
+    pthread_mutex_lock(&priv->reload_lock);
+    /* a new module, or the same file changed since it was loaded */
+    if (strcmp(module, priv->module) != 0 || m.tv_sec != priv->module_mtime.tv_sec ||
+        m.tv_nsec != priv->module_mtime.tv_nsec)
+        ret = reload(this, module);
+    pthread_mutex_unlock(&priv->reload_lock);
+    return ret;
 out:
     return -1;
 }
@@ -169,6 +338,19 @@ gj_notify(xlator_t *this, int32_t event, void *data, ...)
             ev.type = GJ_EV_CHILD_DOWN;
             post_event(this, &ev);
             break;
+        case GF_EVENT_PARENT_DOWN: {
+            /* The graph is going away (graph switch, brick detach): the old
+             * graph is never fini'd, so release its environment here, after
+             * its fops in flight are through. */
+            gj_private_t *priv = this->private;
+            if (priv && !__atomic_exchange_n(&priv->parent_down, 1, __ATOMIC_SEQ_CST) && priv->js) {
+                gj_js_t *js = priv->js;
+                gf_log(this->name, GF_LOG_INFO, "parent down: releasing the JS environment");
+                __atomic_store_n(&priv->js, NULL, __ATOMIC_RELEASE); /* later fops: ENOTCONN */
+                retire(this, js);
+            }
+            break;
+        }
         case GF_EVENT_UPCALL: {
             struct gf_upcall *up = data;
             if (up && up->event_type == GF_UPCALL_CACHE_INVALIDATION && up->data) {
@@ -263,6 +445,10 @@ static struct volume_options gj_options[] = {
      .max = 3600,
      .description = "Seconds one synchronous run of JS may take before it is terminated and "
                     "the environment restarted (0: never)."},
+    {.key = {"watch"},
+     .type = GF_OPTION_TYPE_BOOL,
+     .default_value = "off",
+     .description = "Reload the module when its file changes (for development)."},
     {.key = {"*"}, .type = GF_OPTION_TYPE_ANY, .description = "Handed to the module as this.options."},
     {.key = {NULL}},
 };

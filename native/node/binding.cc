@@ -673,6 +673,20 @@ napi_value JsFiniDone(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// handoffDone(state: Buffer | null)
+napi_value JsHandoffDone(napi_env env, napi_callback_info info) {
+  INST();
+  const void* p = nullptr;
+  size_t n = 0;
+  std::string hold;
+  bool have = a.argc > 0 && Type(env, a.argv[0]) == napi_object && GetBytes(env, a.argv[0], &p, &n, &hold);
+  std::lock_guard<std::mutex> lk(inst->mu);
+  inst->handoff_out.assign(have ? static_cast<const char*>(p) : "", have ? n : 0);
+  inst->handoff_ready = true;
+  inst->cv.notify_all();
+  return Undefined(env);
+}
+
 napi_value JsPublish(napi_env env, napi_callback_info info) {
   INST();
   std::string s;
@@ -699,6 +713,7 @@ napi_value JsConfig(napi_env env, napi_callback_info info) {
     napi_set_element(env, opts, i++, pair);
   }
   Set(env, o, "options", opts);
+  if (!inst->handoff_in.empty()) Set(env, o, "handoff", Buf(env, inst->handoff_in.data(), inst->handoff_in.size()));
   return o;
 }
 
@@ -868,9 +883,10 @@ void CallJs(Napi::Env napienv, Napi::Function, Instance* inst, Message* m) {
       case Message::kOp:
       case Message::kExpired: gj_op_unref(static_cast<gj_op_t*>(m->ptr)); break;
       case Message::kReply: gj_reply_free(static_cast<gj_reply_t*>(m->ptr)); break;
-      case Message::kFini: {
+      case Message::kFini:
+      case Message::kHandoff: {
         std::lock_guard<std::mutex> lk(inst->mu);
-        inst->fini_done = true;
+        (m->kind == Message::kFini ? inst->fini_done : inst->handoff_ready) = true;
         inst->cv.notify_all();
         break;
       }
@@ -920,6 +936,9 @@ void CallJs(Napi::Env napienv, Napi::Function, Instance* inst, Message* m) {
     case Message::kFini:
       Call(env, inst, "onFini", 0, nullptr);  // the runtime calls finiDone() when the hook is through
       break;
+    case Message::kHandoff:
+      Call(env, inst, "onHandoff", 0, nullptr);  // the runtime calls handoffDone(state)
+      break;
   }
   delete m;
 }
@@ -946,7 +965,7 @@ napi_value InitBinding(napi_env env, napi_value exports) {
       {"arg", JsArg},             {"replyField", JsReplyField}, {"wind", JsWind},
       {"forward", JsForward},     {"unwind", JsUnwind},       {"fail", JsFail},
       {"release", JsRelease},     {"log", JsLog},             {"publish", JsPublish},
-      {"finiDone", JsFiniDone},
+      {"finiDone", JsFiniDone},   {"handoffDone", JsHandoffDone},
       {"fastGen", JsFastGen},     {"fastNegative", JsFastNegative}, {"fastComplete", JsFastComplete},
       {"fastInvalidate", JsFastInvalidate}, {"fastStats", JsFastStats},
   };

@@ -215,7 +215,8 @@ void ThreadMain(Instance* inst) {
     std::string why = inst->restart_reason.empty() ? "the JS environment stopped" : inst->restart_reason;
     if (inst->stopping || g_exiting) break;
     lk.unlock();
-    gj_ops_abort_all(inst->xl, EIO, ("the JS environment was restarted: " + why).c_str());
+    gj_ops_abort_all(inst->xl, reinterpret_cast<gj_js_t*>(inst), EIO,
+                     ("the JS environment was restarted: " + why).c_str());
     uint64_t now = NowMs();
     restarts.push_back(now);
     while (!restarts.empty() && now - restarts.front() > kRestartWindowMs) restarts.erase(restarts.begin());
@@ -237,7 +238,7 @@ void ThreadMain(Instance* inst) {
   }
   quit = true;
   watchdog.join();
-  if (!g_exiting) gj_ops_abort_all(inst->xl, ENOTCONN, "the JS environment is gone");
+  if (!g_exiting) gj_ops_abort_all(inst->xl, reinterpret_cast<gj_js_t*>(inst), ENOTCONN, "the JS environment is gone");
 }
 
 int Post(Instance* inst, Message* m) {
@@ -286,6 +287,7 @@ gj_js_t* gj_js_start(void* xl, const gj_js_config_t* cfg, unsigned char handled[
   inst->runtime = cfg->runtime;
   inst->watchdog_ms = cfg->watchdog_ms;
   for (int i = 0; i < cfg->nopts; i++) inst->options.emplace_back(cfg->keys[i], cfg->vals[i]);
+  if (cfg->handoff) inst->handoff_in.assign(static_cast<const char*>(cfg->handoff), cfg->handoff_len);
 
   // The JS thread (and every thread Node starts from it) blocks asynchronous
   // signals; faults stay deliverable so a crash is still a crash.
@@ -369,7 +371,28 @@ void gj_js_dump(gj_js_t* js, void (*line)(void*, const char*, const char*), void
   }
 }
 
-void gj_js_stop(gj_js_t* js) {
+void* gj_js_handoff(gj_js_t* js, size_t* len) {
+  auto* inst = reinterpret_cast<Instance*>(js);
+  std::unique_lock<std::mutex> lk(inst->mu);
+  *len = 0;
+  if (!inst->accepting || inst->state != Instance::kRunning) return nullptr;
+  inst->handoff_ready = false;
+  auto* m = new glujs::Message{glujs::Message::kHandoff, nullptr, {}};
+  if (inst->tsfn.NonBlockingCall(m) != napi_ok) {
+    delete m;
+    return nullptr;
+  }
+  if (!inst->cv.wait_for(lk, std::chrono::milliseconds(glujs::kFiniTimeoutMs), [inst] { return inst->handoff_ready; }) ||
+      inst->handoff_out.empty())
+    return nullptr;
+  void* buf = malloc(inst->handoff_out.size());
+  if (!buf) return nullptr;
+  memcpy(buf, inst->handoff_out.data(), inst->handoff_out.size());
+  *len = inst->handoff_out.size();
+  return buf;
+}
+
+void gj_js_shutdown(gj_js_t* js) {
   auto* inst = reinterpret_cast<Instance*>(js);
   if (!inst) return;
   {
@@ -383,10 +406,17 @@ void gj_js_stop(gj_js_t* js) {
   }
   {
     std::unique_lock<std::mutex> lk(inst->mu);
+    if (inst->shut) return;
+    inst->shut = true;
     glujs::FiniAndStop(inst, lk);
   }
   if (inst->thread.joinable()) inst->thread.join();
-  delete inst;
+}
+
+void gj_js_free(gj_js_t* js) {
+  if (!js) return;
+  gj_js_shutdown(js);
+  delete reinterpret_cast<Instance*>(js);
 }
 
 void gj_js_atexit(void) {

@@ -79,7 +79,7 @@ struct ReplyRec {
 
 // A message from a GlusterFS thread to the JS thread (tsfn payload).
 struct Message {
-  enum Kind { kOp, kReply, kEvent, kExpired, kFini } kind;
+  enum Kind { kOp, kReply, kEvent, kExpired, kFini, kHandoff } kind;
   void* ptr;
   gj_event_t ev;
 };
@@ -109,6 +109,10 @@ struct Instance {
   unsigned char events[8] = {0};
   std::string published;  // the runtime's latest statedump snapshot
   bool fini_done = false;  // the module's fini() hook has run
+  std::string handoff_in;  // state from the instance this one replaces (v8-serialized)
+  std::string handoff_out; // this instance's state for its successor
+  bool handoff_ready = false;
+  bool shut = false;       // gj_js_shutdown has run
 
   // JS-thread only
   napi_ref callbacks = nullptr;  // { onFop, onReply, onEvent, onExpired }

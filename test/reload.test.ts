@@ -1,0 +1,62 @@
+// Hot reload: with `option watch on`, a change to the module file reloads it
+// without a remount; fops in flight finish on the old code, and state crosses
+// over through handoff()/adopt().
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { withVolume } from '../lib/testing';
+import { glujs, grep, until, errCode, alive } from './util';
+
+const version = (v: number, answer: string) => `
+import { Translator, type Op } from 'glujs';
+export default class Versioned extends Translator {
+  seen = 0;
+  async lookup(op: Op<'lookup'>) {
+    if (op.loc.name === 'slow') await new Promise((r) => setTimeout(r, 1500));
+    if (op.loc.name === 'probe' || op.loc.name === 'slow') {
+      this.seen++;
+      this.log.info(\`v${v} answers \${op.loc.name} (seen \${this.seen})\`);
+      return op.fail('${answer}');
+    }
+    return op.wind();
+  }
+  handoff() { return { seen: this.seen, from: ${v} }; }
+  adopt(state: { seen: number; from: number }) {
+    this.seen = state.seen;
+    this.log.info(\`v${v} adopted seen=\${state.seen} from v\${state.from}\`);
+  }
+}
+`;
+
+test('a changed module file is reloaded without a remount; in-flight fops finish on the old code', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glujs-reload-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const mod = path.join(dir, 'versioned.ts');
+  fs.writeFileSync(mod, version(1, 'EACCES'));
+  const v = await withVolume(t, { client: [glujs('ver', mod, { watch: 'on', 'handler-timeout': 10 })] });
+  fs.mkdirSync(path.join(v.mount, 'd'));
+  const probe = () => errCode(() => fs.statSync(path.join(v.mount, 'd', 'probe')));
+  assert.equal(probe(), 'EACCES');
+  assert.equal(probe(), 'EACCES');
+
+  // a slow fop is in flight on v1 when the file changes
+  const slow = fs.promises.stat(path.join(v.mount, 'd', 'slow')).then(() => 'ok', (e) => e.code);
+  await new Promise((r) => setTimeout(r, 200));
+  fs.writeFileSync(mod, version(2, 'EPERM'));
+  await until(() => probe() === 'EPERM', 5000, 'v2 to answer');
+  assert.equal(await slow, 'EACCES', 'the fop in flight finished on v1');
+  assert.ok(alive(v.clientPids[0]));
+
+  const log = v.log(0);
+  assert.equal(grep(log, /0-ver: v1 answers slow/).length, 1, 'v1 answered the slow fop');
+  assert.match(log, /0-ver: reloaded translator module .*versioned\.ts/);
+  assert.match(log, /0-ver: v2 adopted seen=[23] from v1/);
+  assert.match(log, /0-ver: v2 answers probe \(seen [34]\)/);
+
+  // a broken edit keeps the working module
+  fs.writeFileSync(mod, 'export default class {');
+  await until(() => grep(v.log(0), 'cannot reload translator module').length > 0, 5000, 'the failed reload to be logged');
+  assert.equal(probe(), 'EPERM');
+});
