@@ -16,7 +16,7 @@
 export {
   Translator, COMPLETED,
   type Op, type OpBase, type Reply, type MadeReply, type HandlerResult, type WindOverrides, type Completed,
-  type NotifyEvent, type OptionSpec, type OptionValue, type Logger, type FastPath, type TranslatorContext,
+  type NotifyEvent, type Caller, type OptionSpec, type OptionValue, type Logger, type FastPath, type TranslatorContext,
 } from './translator';
 export { Dict, DictType, toDict, type DictValue, type DictLike, type Gfid, type Iatt, type Loc, type Fd, type Inode,
   type DirEntry, type Statvfs, type Flock, type Opaque } from './types';

@@ -14,7 +14,7 @@ import { Dict, toDict, type DictLike } from './types';
 import { errnoOf } from './errno';
 import {
   COMPLETED, Translator, setPendingContext, type Completed, type FastPath, type Logger, type NotifyEvent,
-  type OptionSpec, type OptionValue, type TranslatorContext,
+  type OptionSpec, type OptionValue, type TranslatorContext, type Caller,
 } from './translator';
 
 /** process._linkedBinding('glujs'): see native/node/binding.cc. */
@@ -23,6 +23,7 @@ export interface Native {
   attach(callbacks: Callbacks, names: [string[], string[]][]): void;
   loaded(error: string | null, codes?: number[], events?: number[]): void;
   arg(op: number, i: number): unknown;
+  caller(op: number): Caller;
   replyField(reply: number, i: number): unknown;
   wind(op: number, args: unknown[] | undefined, cookie: number): void;
   forward(op: number, args: unknown[] | undefined): void;
@@ -97,6 +98,12 @@ export function start(native: Native): void {
     readonly t0 = performance.now();
     constructor(readonly id: number) {}
     get done(): boolean { return this.completed; }
+    #caller?: Caller;
+    get caller(): Caller {
+      if (this.#caller) return this.#caller;
+      if (this.completed) throw opDone();
+      return (this.#caller = native.caller(this.id));
+    }
     argAt(i: number): unknown {
       if (i in this.cache) return this.cache[i];
       if (this.completed) throw opDone();

@@ -27,8 +27,21 @@ export type MadeReply<F extends FopName> = {
 /** What a handler returns (or resolves to). */
 export type HandlerResult<F extends FopName> = Reply<F> | MadeReply<F> | Completed;
 
+/** Who asked for a fop: the credentials on its call stack (frame->root). */
+export interface Caller {
+  uid: number;
+  gid: number;
+  /** the process id on the client (FUSE: the application's pid; negative for GlusterFS's own internal fops) */
+  pid: number;
+  groups: number[];
+  /** on a brick: the id of the client connection */
+  client?: string;
+}
+
 /** One fop in flight. Its arguments are read-only fields (`op.loc`, `op.fd`, `op.xdata`, ...). */
 export interface OpBase<F extends FopName> {
+  /** Who asked: uid, gid, pid and groups from the call stack. */
+  readonly caller: Caller;
   /** The fop's name ('lookup', 'writev', ...). */
   readonly fop: F;
   /** True once the op has completed (answered, failed, forwarded, or timed out). */

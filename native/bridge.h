@@ -137,6 +137,15 @@ void gj_op_ref(gj_op_t *op);
 /* A number the JS side keeps on the op (its handle), for messages about it. */
 void gj_op_set_tag(gj_op_t *op, double tag);
 double gj_op_tag(const gj_op_t *op);
+/* Who asked: the call stack's credentials (frame->root). 0, or -1 once done. */
+typedef struct {
+    uint32_t uid, gid;
+    int32_t pid;
+    uint32_t ngroups;
+    uint32_t groups[32]; /* the first 32 */
+    char client[256];    /* on a brick: the client's id (client_uid), else "" */
+} gj_caller_t;
+int gj_op_caller(const gj_op_t *op, gj_caller_t *out);
 /* The inode a fabricated reply stands for: the op's loc's inode, else its fd's. */
 void *gj_op_inode(const gj_op_t *op);
 /* The op's first argument of a kind, or NULL (for fabricated replies: the fd of

@@ -2,6 +2,7 @@
  * (unwind, fail, forward), by the handler-timeout, or by the loss of the JS
  * environment, whichever comes first; the others find it done and back off. */
 #include "glue.h"
+#include <glusterfs/client_t.h>
 #include <signal.h>
 #include <time.h>
 
@@ -97,6 +98,29 @@ gj_op_inode(const gj_op_t *op)
 }
 gj_val_t gj_op_arg(const gj_op_t *op, int i) { return op->args[i]; }
 void *gj_op_xl(const gj_op_t *op) { return op->this; }
+
+int
+gj_op_caller(const gj_op_t *op, gj_caller_t *out)
+{
+    gj_private_t *priv = op->this->private;
+    int ret = -1;
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&priv->lock); /* the frame is valid while the op is not done */
+    if (!op->done && op->frame && op->frame->root) {
+        call_stack_t *root = op->frame->root;
+        out->uid = root->uid;
+        out->gid = root->gid;
+        out->pid = root->pid;
+        out->ngroups = root->ngrps;
+        for (uint32_t i = 0; i < root->ngrps && i < 32 && root->groups; i++)
+            out->groups[i] = root->groups[i];
+        if (root->client && root->client->client_uid)
+            snprintf(out->client, sizeof(out->client), "%s", root->client->client_uid);
+        ret = 0;
+    }
+    pthread_mutex_unlock(&priv->lock);
+    return ret;
+}
 
 int
 gj_op_done(const gj_op_t *op)

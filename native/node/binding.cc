@@ -554,6 +554,26 @@ napi_value JsArg(napi_env env, napi_callback_info info) {
   return ToJs(env, kinds[i], gj_op_arg(r->op, static_cast<int>(i)), nullptr);
 }
 
+napi_value JsCaller(napi_env env, napi_callback_info info) {
+  INST();
+  OpRec* r = GetOp(env, inst, a.argv[0]);
+  if (!r) return nullptr;
+  gj_caller_t c;
+  if (gj_op_caller(r->op, &c) != 0) {
+    napi_throw_error(env, "ERR_GLUJS_OP_DONE", "this op has already completed");
+    return nullptr;
+  }
+  napi_value o = Obj(env), groups;
+  Set(env, o, "uid", Num(env, c.uid));
+  Set(env, o, "gid", Num(env, c.gid));
+  Set(env, o, "pid", Num(env, c.pid));
+  napi_create_array(env, &groups);
+  for (uint32_t i = 0; i < c.ngroups && i < 32; i++) napi_set_element(env, groups, i, Num(env, c.groups[i]));
+  Set(env, o, "groups", groups);
+  if (c.client[0]) Set(env, o, "client", Str(env, c.client));
+  return o;
+}
+
 napi_value JsReplyField(napi_env env, napi_callback_info info) {
   INST();
   double h = -1;
@@ -963,6 +983,7 @@ napi_value InitBinding(napi_env env, napi_value exports) {
   } fns[] = {
       {"config", JsConfig},       {"attach", JsAttach},       {"loaded", JsLoaded},
       {"arg", JsArg},             {"replyField", JsReplyField}, {"wind", JsWind},
+      {"caller", JsCaller},
       {"forward", JsForward},     {"unwind", JsUnwind},       {"fail", JsFail},
       {"release", JsRelease},     {"log", JsLog},             {"publish", JsPublish},
       {"finiDone", JsFiniDone},   {"handoffDone", JsHandoffDone},
