@@ -12,6 +12,7 @@ import v8 from 'node:v8';
 import { FOPS, type FopName } from './gen/fops';
 import { Dict, toDict, type DictLike } from './types';
 import { errnoOf } from './errno';
+import { FopStats, snapshot } from './stats';
 import {
   COMPLETED, Translator, setPendingContext, type Completed, type FastPath, type Logger, type NotifyEvent,
   type OptionSpec, type OptionValue, type TranslatorContext, type Caller,
@@ -51,7 +52,7 @@ interface Callbacks {
 
 const LEVEL = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 } as const;
 /** Options that are glujs's own (native/gluster/xlator.c), not the module's. */
-const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog', 'watch']);
+const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog', 'watch', 'heap-limit']);
 const EVENTS = ['child-up', 'child-down', 'upcall', 'forget', 'release', 'releasedir', 'invalidate'] as const;
 /** Kinds JS reads but cannot make (see FromJs in native/node/binding.cc). */
 const READONLY = new Set<string>(['loc', 'fd', 'inode', 'flock', 'lease', 'locklist', 'opaque']);
@@ -85,7 +86,7 @@ export function start(native: Native): void {
   const ops = new Map<number, OpImpl>();
   const winds = new Map<number, { op: OpImpl; resolve: (r: ReplyImpl) => void; reject: (e: Error) => void }>();
   let nextCookie = 1;
-  const counts: Record<string, { n: number; errors: number; ms: number; max: number }> = {};
+  const stats = new Map<string, FopStats>();
 
   // ---- Op: one fop in flight; arguments are lazy getters by field index ----
   abstract class OpImpl {
@@ -192,12 +193,9 @@ export function start(native: Native): void {
       winds.delete(c);
       w?.reject(opDone());
     }
-    const s = (counts[op.fop] ??= { n: 0, errors: 0, ms: 0, max: 0 });
-    const ms = performance.now() - op.t0;
-    s.n++;
-    s.ms += ms;
-    if (ms > s.max) s.max = ms;
-    if (failed) s.errors++;
+    let s = stats.get(op.fop);
+    if (!s) stats.set(op.fop, (s = new FopStats()));
+    s.add((performance.now() - op.t0) * 1000, failed);
     native.release(op.id, op.replies);
   }
 
@@ -360,9 +358,9 @@ export function start(native: Native): void {
     ({ codes, events }) => {
       native.loaded(null, codes, events);
       log.info(`handlers: ${codes.map((c) => byCode[c]).join(', ') || '(none)'}`);
-      const timer = setInterval(() => publish(native, counts, ops.size, translator), 1000);
+      const timer = setInterval(() => publish(native, stats, ops.size, translator, log), 1000);
       timer.unref();
-      publish(native, counts, ops.size, translator);
+      publish(native, stats, ops.size, translator, log);
     },
     (e) => native.loaded(describe(e)),
   );
@@ -541,16 +539,16 @@ function parseOption(key: string, v: string, s: OptionSpec): OptionValue {
   }
 }
 
-function publish(native: Native, counts: Record<string, { n: number; errors: number; ms: number; max: number }>, inflight: number, t: Translator): void {
-  const lines: string[] = [];
-  const heap = process.memoryUsage();
-  lines.push(`js_heap_used=${heap.heapUsed}`, `js_heap_total=${heap.heapTotal}`, `js_ops_in_flight=${inflight}`);
-  for (const [f, s] of Object.entries(counts))
-    lines.push(`js_fop.${f}=count:${s.n} errors:${s.errors} avg_ms:${(s.ms / s.n).toFixed(3)} max_ms:${s.max.toFixed(3)}`);
+function publish(native: Native, stats: Map<string, FopStats>, inflight: number, t: Translator, log: Logger): void {
+  let extra: Record<string, unknown> = {};
   try {
-    for (const [k, v] of Object.entries(t.dump?.() ?? {})) lines.push(`js.${k}=${String(v)}`);
+    extra = t.dump?.() ?? {};
   } catch (e) {
-    lines.push(`js.dump_error=${String((e as Error)?.message ?? e)}`);
+    extra = { dump_error: String((e as Error)?.message ?? e) };
   }
-  native.publish(lines.join('\n'));
+  try {
+    native.publish(snapshot(stats, inflight, extra));
+  } catch (e) {
+    log.warn(`statedump snapshot failed: ${describe(e)}`);
+  }
 }

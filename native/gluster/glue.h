@@ -46,6 +46,7 @@ typedef struct {
     int watcher_running;
     struct timespec module_mtime;
     time_t watchdog_s;
+    uint64_t heap_limit;
     unsigned char handled[GJ_FOP_MAX]; /* fops the module has handlers for */
     unsigned char events[8];           /* notify/cbk events it has handlers for */
     uint32_t timeout_ms;               /* handler-timeout; 0 = none */

@@ -86,6 +86,7 @@ start_instance(xlator_t *this, const char *module, unsigned char *handled, unsig
     cfg = (gj_js_config_t){.name = this->name, .module = module, .runtime = runtime,
                            .nopts = o.n, .keys = o.keys, .vals = o.vals,
                            .watchdog_ms = (uint32_t)priv->watchdog_s * 1000,
+                           .heap_limit_mb = (uint32_t)(priv->heap_limit >> 20),
                            .handoff = handoff, .handoff_len = handoff_len};
     js = gj_js_start(this, &cfg, handled, events, err, errlen);
     free(o.keys);
@@ -237,6 +238,7 @@ gj_init(xlator_t *this)
     GF_OPTION_INIT("handler-timeout", timeout_s, time, err);
     GF_OPTION_INIT("watchdog", priv->watchdog_s, time, err);
     GF_OPTION_INIT("watch", priv->watch, bool, err);
+    GF_OPTION_INIT("heap-limit", priv->heap_limit, size_uint64, err);
     priv->timeout_ms = (uint32_t)timeout_s * 1000;
     priv->module = gf_strdup(module);
     priv->fast = gj_fast_new();
@@ -411,8 +413,48 @@ gj_dump_priv(xlator_t *this)
     gf_proc_dump_write("fast_entries", "%" PRIu64, fast[1]);
     gf_proc_dump_write("fast_dirs", "%" PRIu64, fast[2]);
     gf_proc_dump_write("fast_invalidations", "%" PRIu64, fast[3]);
-    if (priv->js)
-        gj_js_dump(priv->js, dump_line, NULL);
+    {
+        gj_js_t *js = __atomic_load_n(&priv->js, __ATOMIC_ACQUIRE);
+        if (js)
+            gj_js_dump(js, dump_line, NULL);
+    }
+    return 0;
+}
+
+struct metrics_ctx {
+    xlator_t *this;
+    int fd;
+};
+
+static void
+metric_line(void *ctx, const char *key, const char *val)
+{
+    struct metrics_ctx *m = ctx;
+    /* "name value" lines; histogram buckets and the like stay one value each */
+    dprintf(m->fd, "%s.%s %s\n", m->this->name, key, val);
+}
+
+/* The same counters as the statedump, in the metrics format (one "key value" a line). */
+static int32_t
+gj_dump_metrics(xlator_t *this, int fd)
+{
+    gj_private_t *priv = this->private;
+    struct metrics_ctx m = {this, fd};
+    uint64_t fast[4];
+    gj_js_t *js;
+    if (!priv)
+        return 0;
+    dprintf(fd, "%s.fops_to_js %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->fops_in));
+    dprintf(fd, "%s.fops_failed %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->fops_failed));
+    dprintf(fd, "%s.timeouts %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->timeouts));
+    dprintf(fd, "%s.late_answers %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->late_answers));
+    dprintf(fd, "%s.pending %" PRIu64 "\n", this->name, priv->npending);
+    gj_fast_stats(this, fast);
+    dprintf(fd, "%s.fast_hits %" PRIu64 "\n", this->name, fast[0]);
+    dprintf(fd, "%s.fast_entries %" PRIu64 "\n", this->name, fast[1]);
+    js = __atomic_load_n(&priv->js, __ATOMIC_ACQUIRE);
+    if (js)
+        gj_js_dump(js, metric_line, &m);
     return 0;
 }
 
@@ -445,6 +487,13 @@ static struct volume_options gj_options[] = {
      .max = 3600,
      .description = "Seconds one synchronous run of JS may take before it is terminated and "
                     "the environment restarted (0: never)."},
+    {.key = {"heap-limit"},
+     .type = GF_OPTION_TYPE_SIZET,
+     .default_value = "512MB",
+     .min = 16 * 1024 * 1024,
+     .max = 16ULL * 1024 * 1024 * 1024,
+     .description = "V8 heap limit. An environment that reaches it is restarted, the daemon "
+                    "lives on. Process-wide: the first glujs instance of a process sets it."},
     {.key = {"watch"},
      .type = GF_OPTION_TYPE_BOOL,
      .default_value = "off",
@@ -459,6 +508,7 @@ xlator_api_t xlator_api = {
     .notify = gj_notify,
     .reconfigure = gj_reconfigure,
     .mem_acct_init = gj_mem_acct_init,
+    .dump_metrics = gj_dump_metrics,
     .op_version = {1},
     .dumpops = &gj_dumpops,
     .fops = &gj_fops,

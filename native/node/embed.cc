@@ -28,7 +28,7 @@ void Log(Instance* inst, int level, const std::string& msg) { gj_log(inst->xl, l
 
 // Once per process, on a thread whose asynchronous signals are blocked, so that
 // V8's platform threads inherit that mask and never take the daemon's signals.
-bool InitProcess(std::string* err) {
+bool InitProcess(const Instance* first, std::string* err) {
   std::lock_guard<std::mutex> lk(g_mu);
   if (g_platform) return true;
   if (!g_init_error.empty()) {
@@ -66,6 +66,11 @@ bool InitProcess(std::string* err) {
     *err = g_init_error;
     return false;
   }
+  // One heap limit for every isolate in the process (V8 takes it per process);
+  // an environment that reaches it is stopped and restarted (NearHeapLimit),
+  // never the daemon.
+  std::string flags = "--max-old-space-size=" + std::to_string(first->heap_limit_mb);
+  v8::V8::SetFlagsFromString(flags.c_str(), flags.size());
   g_platform = node::MultiIsolatePlatform::Create(2);
   v8::V8::InitializePlatform(g_platform.get());
   v8::V8::Initialize();
@@ -91,6 +96,20 @@ thread_local Instance* tls_instance = nullptr;
 // it has not ticked for watchdog_ms (a synchronous run that does not end), the
 // environment is stopped (V8 TerminateExecution) and restarted. Loading the
 // module gets the longer kLoadTimeoutMs.
+// The heap is near its limit: stop this environment (it will be restarted)
+// and give V8 room to unwind instead of letting it abort the process.
+size_t NearHeapLimit(void* data, size_t current, size_t initial) {
+  auto* inst = static_cast<Instance*>(data);
+  std::lock_guard<std::mutex> lk(inst->mu);
+  if (inst->env && inst->restart_reason.empty()) {
+    inst->restart_reason = "the JS heap reached its limit (" + std::to_string(current >> 20) + " MB)";
+    Log(inst, GJ_LOG_ERROR, inst->restart_reason + "; terminating it");
+    inst->isolate->TerminateExecution();
+    node::Stop(inst->env);
+  }
+  return current + (current >> 1);
+}
+
 void Heartbeat(uv_timer_t* t) { static_cast<Instance*>(t->data)->last_tick_ms = NowMs(); }
 
 void Watchdog(Instance* inst, std::atomic<bool>* quit) {
@@ -139,6 +158,7 @@ bool RunEnvironment(Instance* inst) {
       inst->isolate = isolate;
       inst->restart_reason.clear();
     }
+    isolate->AddNearHeapLimitCallback(NearHeapLimit, inst);
     node::SetProcessExitHandler(env, [inst](node::Environment* e, int code) {
       std::lock_guard<std::mutex> lk(inst->mu);
       if (inst->restart_reason.empty())
@@ -191,7 +211,7 @@ bool RunEnvironment(Instance* inst) {
 void ThreadMain(Instance* inst) {
   tls_instance = inst;
   std::string err;
-  if (!InitProcess(&err)) {
+  if (!InitProcess(inst, &err)) {
     std::lock_guard<std::mutex> lk(inst->mu);
     inst->load_error = err;
     inst->state = Instance::kFailed;
@@ -286,6 +306,7 @@ gj_js_t* gj_js_start(void* xl, const gj_js_config_t* cfg, unsigned char handled[
   inst->module = cfg->module;
   inst->runtime = cfg->runtime;
   inst->watchdog_ms = cfg->watchdog_ms;
+  inst->heap_limit_mb = cfg->heap_limit_mb ? cfg->heap_limit_mb : 512;
   for (int i = 0; i < cfg->nopts; i++) inst->options.emplace_back(cfg->keys[i], cfg->vals[i]);
   if (cfg->handoff) inst->handoff_in.assign(static_cast<const char*>(cfg->handoff), cfg->handoff_len);
 

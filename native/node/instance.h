@@ -93,6 +93,7 @@ struct Instance {
   std::string name, module, runtime;
   std::vector<std::pair<std::string, std::string>> options;
   uint32_t watchdog_ms;
+  uint32_t heap_limit_mb;
 
   std::thread thread;
   std::mutex mu;  // guards everything below that other threads touch
