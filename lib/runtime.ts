@@ -52,7 +52,7 @@ interface Callbacks {
 
 const LEVEL = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 } as const;
 /** Options that are glujs's own (native/gluster/xlator.c), not the module's. */
-const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog', 'watch', 'heap-limit']);
+const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog', 'watch', 'heap-limit', 'max-pending']);
 const EVENTS = ['child-up', 'child-down', 'upcall', 'forget', 'release', 'releasedir', 'invalidate'] as const;
 /** Kinds JS reads but cannot make (see FromJs in native/node/binding.cc). */
 const READONLY = new Set<string>(['loc', 'fd', 'inode', 'flock', 'lease', 'locklist', 'opaque']);

@@ -63,7 +63,8 @@ typedef struct {
     gj_fast_t *fast;
 
     /* counters (statedump / metrics) */
-    gf_atomic_t fops_in, fops_passed, fops_failed, timeouts, late_answers, fast_hits;
+    uint64_t max_pending;              /* more fops waiting for JS fail with EAGAIN */
+    gf_atomic_t fops_in, fops_passed, fops_failed, timeouts, late_answers, fast_hits, busy;
 } gj_private_t;
 
 /* values.c */

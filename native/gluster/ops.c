@@ -150,11 +150,36 @@ claim(gj_op_t *op)
     return ok;
 }
 
+/* Refuses a fop with EAGAIN: too many are already waiting for JS (max-pending). */
+static int
+refuse_busy(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
+{
+    gj_private_t *priv = this->private;
+    gj_val_t r[GJ_MAX_VALS] = {{0}};
+    static __thread time_t last_log;
+    time_t now = time(NULL);
+    GF_ATOMIC_INC(priv->busy);
+    if (now != last_log) { /* at most once a second per thread */
+        last_log = now;
+        gf_log(this->name, GF_LOG_WARNING,
+               "%s failed with EAGAIN: %" PRIu64 " fops already wait for JS (max-pending)",
+               desc(code)->name, priv->npending);
+    }
+    r[0].i = -1;
+    r[1].i = EAGAIN;
+    gj_release_vals(desc(code)->arg_kinds, desc(code)->nargs, args);
+    desc(code)->unwind(frame, r);
+    return 0;
+}
+
 int
 gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
 {
     gj_private_t *priv = this->private;
-    gj_op_t *op = calloc(1, sizeof(*op));
+    gj_op_t *op;
+    if (priv->max_pending && priv->npending >= priv->max_pending)
+        return refuse_busy(frame, this, code, args);
+    op = calloc(1, sizeof(*op));
     if (!op) {
         gj_val_t r[GJ_MAX_VALS] = {{0}};
         r[0].i = -1;

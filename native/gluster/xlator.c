@@ -239,6 +239,7 @@ gj_init(xlator_t *this)
     GF_OPTION_INIT("watchdog", priv->watchdog_s, time, err);
     GF_OPTION_INIT("watch", priv->watch, bool, err);
     GF_OPTION_INIT("heap-limit", priv->heap_limit, size_uint64, err);
+    GF_OPTION_INIT("max-pending", priv->max_pending, uint64, err);
     priv->timeout_ms = (uint32_t)timeout_s * 1000;
     priv->module = gf_strdup(module);
     priv->fast = gj_fast_new();
@@ -305,6 +306,7 @@ gj_reconfigure(xlator_t *this, dict_t *options)
     struct timespec m = {0};
     int ret = 0;
     GF_OPTION_RECONF("handler-timeout", timeout_s, options, time, out);
+    GF_OPTION_RECONF("max-pending", priv->max_pending, options, uint64, out);
     priv->timeout_ms = (uint32_t)timeout_s * 1000;
     GF_OPTION_RECONF("module", module, options, path, out);
     module_mtime(module, &m);
@@ -408,6 +410,8 @@ gj_dump_priv(xlator_t *this)
     gf_proc_dump_write("timeouts", "%" PRIu64, GF_ATOMIC_GET(priv->timeouts));
     gf_proc_dump_write("late_answers", "%" PRIu64, GF_ATOMIC_GET(priv->late_answers));
     gf_proc_dump_write("pending", "%" PRIu64, priv->npending);
+    gf_proc_dump_write("max_pending", "%" PRIu64, priv->max_pending);
+    gf_proc_dump_write("refused_busy", "%" PRIu64, GF_ATOMIC_GET(priv->busy));
     gj_fast_stats(this, fast);
     gf_proc_dump_write("fast_hits", "%" PRIu64, fast[0]);
     gf_proc_dump_write("fast_entries", "%" PRIu64, fast[1]);
@@ -449,6 +453,7 @@ gj_dump_metrics(xlator_t *this, int fd)
     dprintf(fd, "%s.timeouts %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->timeouts));
     dprintf(fd, "%s.late_answers %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->late_answers));
     dprintf(fd, "%s.pending %" PRIu64 "\n", this->name, priv->npending);
+    dprintf(fd, "%s.refused_busy %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->busy));
     gj_fast_stats(this, fast);
     dprintf(fd, "%s.fast_hits %" PRIu64 "\n", this->name, fast[0]);
     dprintf(fd, "%s.fast_entries %" PRIu64 "\n", this->name, fast[1]);
@@ -487,6 +492,13 @@ static struct volume_options gj_options[] = {
      .max = 3600,
      .description = "Seconds one synchronous run of JS may take before it is terminated and "
                     "the environment restarted (0: never)."},
+    {.key = {"max-pending"},
+     .type = GF_OPTION_TYPE_INT,
+     .default_value = "65536",
+     .min = 0,
+     .max = 1 << 30,
+     .description = "Fops that may wait for JS at once; more fail with EAGAIN at once "
+                    "(0: no limit). GlusterFS threads never wait for JS."},
     {.key = {"heap-limit"},
      .type = GF_OPTION_TYPE_SIZET,
      .default_value = "512MB",
