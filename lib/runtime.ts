@@ -417,7 +417,7 @@ function harden(native: Native, log: Logger): void {
 
 /** Loads the translator module: .ts/.mts/.cts/.mjs are transpiled (TypeScript's
  * transpileModule, with inline source maps); 'glujs' resolves to this package. */
-function loadModule(file: string): any {
+export function loadModule(file: string): any {
   const M = Module as any;
   const pkgRoot = path.resolve(__dirname, '..', '..');
   if (!M.__glujs) {
