@@ -93,6 +93,8 @@ export function start(native: Native): void {
     abstract readonly fop: FopName;
     abstract readonly info: FopInfo;
     completed = false;
+    /** 'js': this handler answered; 'native': the timeout or a restart did */
+    completedBy: 'js' | 'native' | undefined;
     readonly replies: number[] = [];
     readonly cookies = new Set<number>();
     readonly cache: unknown[] = [];
@@ -123,8 +125,15 @@ export function start(native: Native): void {
       }
       return out;
     }
+    /** Using an op after it completed: a bug in the handler when it completed the
+     * op itself (logged); expected after a timeout (which was logged). */
+    afterDone(what: string): Error {
+      if (this.completedBy === 'js')
+        log.warn(`${this.fop}: ${what} after the op had completed (this handler completed it); ignored ${new Error().stack?.split('\n').slice(3, 5).join(' <- ').trim()}`);
+      return opDone();
+    }
     wind(overrides?: Record<string, unknown>): Promise<ReplyImpl> {
-      if (this.completed) return Promise.reject(opDone());
+      if (this.completed) return Promise.reject(this.afterDone('op.wind()'));
       const cookie = nextCookie++;
       native.wind(this.id, this.args(overrides), cookie);
       this.cookies.add(cookie);
@@ -133,13 +142,13 @@ export function start(native: Native): void {
       return p;
     }
     fail(errno: number | string, why?: string): Completed {
-      if (this.completed) throw opDone();
+      if (this.completed) throw this.afterDone('op.fail()');
       native.fail(this.id, errnoOf(errno), why === undefined ? undefined : String(why));
       complete(this, true);
       return COMPLETED;
     }
     forward(overrides?: Record<string, unknown>): Completed {
-      if (this.completed) throw opDone();
+      if (this.completed) throw this.afterDone('op.forward()');
       native.forward(this.id, this.args(overrides));
       complete(this, false);
       return COMPLETED;
@@ -185,8 +194,9 @@ export function start(native: Native): void {
     replyClasses[info.code] = R as unknown as new (id: number, op: number) => ReplyImpl;
   }
 
-  function complete(op: OpImpl, failed: boolean): void {
+  function complete(op: OpImpl, failed: boolean, by: 'js' | 'native' = 'js'): void {
     op.completed = true;
+    op.completedBy = by;
     ops.delete(op.id);
     for (const c of op.cookies) {
       const w = winds.get(c);
@@ -296,7 +306,7 @@ export function start(native: Native): void {
     },
     onExpired(id) {
       const op = ops.get(id);
-      if (op) complete(op, true);
+      if (op) complete(op, true, 'native');
       else native.release(id, []);
     },
     onHandoff() {
@@ -396,8 +406,18 @@ function harden(native: Native, log: Logger): void {
     log: fmt(LEVEL.info), info: fmt(LEVEL.info), warn: fmt(LEVEL.warn), error: fmt(LEVEL.error),
     debug: fmt(LEVEL.debug), trace: (...a: unknown[]) => native.log(LEVEL.info, util.format(...a) + '\n' + new Error().stack),
   });
-  // No process-wide signal handlers, no abort, no setenv.
+  // No process-wide signal handlers, no abort, no setenv. Node installs a
+  // signal handler when a listener for a signal name is added (its own
+  // 'newListener' hook): remove that hook, so no path (process.on, or
+  // EventEmitter.prototype.on.call(process, ...)) reaches it.
   const signals = new Set(Object.keys(require('node:os').constants.signals));
+  const hooks = process as unknown as NodeJS.EventEmitter;
+  for (const l of hooks.listeners('newListener'))
+    if (l.name === 'startListeningIfSignal') hooks.removeListener('newListener', l as (...a: unknown[]) => void);
+  hooks.on('newListener', (ev: string | symbol) => {
+    if (typeof ev === 'string' && signals.has(ev))
+      log.warn(`a '${ev}' listener was added: it will never run; signals belong to the GlusterFS daemon`);
+  });
   for (const m of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener'] as const) {
     const orig = process[m].bind(process) as (...a: any[]) => NodeJS.Process;
     (process as any)[m] = (ev: string | symbol, fn: (...a: any[]) => void) => {
@@ -409,6 +429,12 @@ function harden(native: Native, log: Logger): void {
     };
   }
   process.abort = () => { throw new Error('process.abort() is not allowed inside a GlusterFS daemon'); };
+  // process.exit() stops only this environment (native exit handler); say from where
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number) => {
+    log.error(`process.exit(${code ?? ''}) called ${new Error().stack?.split('\n').slice(2, 5).join(' <- ').trim()}`);
+    return exit(code);
+  }) as typeof process.exit;
   process.env = { ...process.env };
   process.on('uncaughtException', (e) => log.error(`uncaught exception: ${describe(e)}`));
   process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${describe(e)}`));

@@ -3,8 +3,9 @@
 # headers (not the Node that runs npm). GLUJS_ASAN=1 builds with
 # AddressSanitizer into the same place. The finished .so replaces the old one
 # in one step (running daemons and volumes being started are never without it).
+# GLUJS_BUILD_ROOT builds another copy of the tree (scripts/test-asan.sh).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "${GLUJS_BUILD_ROOT:-$(dirname "$0")/..}"
 NODEDIR=$PWD/deps/libnode/usr
 # npm passes its own nodedir (a user ~/.npmrc may say /usr) through the
 # environment; ours must win.

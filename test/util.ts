@@ -8,9 +8,12 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const fixture = (name: string) => path.join(ROOT, 'test', 'fixtures', name);
 export const example = (name: string) => path.join(ROOT, 'examples', name);
 
+/** The xlator type under test: scripts/test-asan.sh installs an ASan build as features/glujs-asan. */
+export const GLUJS_TYPE = process.env.GLUJS_TYPE || 'features/glujs';
+
 /** A glujs xlator spec for a volfile. */
 export function glujs(name: string, module: string, options: Record<string, string | number> = {}): XlatorSpec {
-  return { name, type: 'features/glujs', options: { module, ...options } };
+  return { name, type: GLUJS_TYPE, options: { module, ...options } };
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
