@@ -343,6 +343,41 @@ export async function withVolume(t: TestContext, opts?: VolumeOptions): Promise<
   return v;
 }
 
+/** Options of {@link withTranslator}. */
+export interface TranslatorTestOptions {
+  /** volfile options for the translator (`this.options`, and glujs's own such as handler-timeout) */
+  options?: Record<string, string | number | boolean>;
+  /** where the translator goes: the client graph (default) or the brick graph */
+  where?: 'client' | 'brick';
+  /** its volume name in the volfile (default: the module's file name) */
+  name?: string;
+  /** anything else for the volume (mounts, upcall, mountOptions, ...) */
+  volume?: VolumeOptions;
+}
+
+/**
+ * One call for a translator author's `node:test` test: a throwaway real volume
+ * (a brick and a FUSE mount) with `module` loaded as `features/glujs`;
+ * resolves to the mount path. Torn down when the test ends, pass or fail.
+ *
+ * ```ts
+ * import test from 'node:test';
+ * import { withTranslator } from 'glujs/testing';
+ * test('hides secrets', async (t) => {
+ *   const mnt = await withTranslator(t, require.resolve('./hide.ts'), { options: { prefix: 'secret' } });
+ *   // ... use the mount with node:fs
+ * });
+ * ```
+ */
+export async function withTranslator(t: TestContext, module: string, opts: TranslatorTestOptions = {}): Promise<string> {
+  const name = opts.name ?? (path.basename(module).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_-]/g, '-') || 'translator');
+  const spec: XlatorSpec = {
+    name, type: process.env.GLUJS_TYPE || 'features/glujs', options: { module: path.resolve(module), ...opts.options },
+  };
+  const v = await withVolume(t, { ...opts.volume, [opts.where ?? 'client']: [...(opts.volume?.[opts.where ?? 'client'] ?? []), spec] });
+  return v.mount;
+}
+
 /** Like {@link startVolume}, but resolves to a result instead of rejecting (for tests expecting a failure). */
 export async function tryStartVolume(opts?: VolumeOptions):
   Promise<{ ok: true; volume: Volume } | { ok: false; error: string; brickLog: string; clientLog: string }> {

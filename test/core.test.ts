@@ -220,3 +220,11 @@ test('a timeout while the wind is still in flight: the late reply is discarded s
   assert.match(dump, /\[xlator\.features\.glujs\.top\.priv\][^[]*timeouts=1\b/);
   assert.match(dump, /\[xlator\.features\.glujs\.top\.priv\][^[]*late_answers=1\b/);
 });
+
+test('glujs/testing: one call starts a volume with a module and returns the mount path', async (t) => {
+  const { withTranslator } = await import('../lib/testing');
+  const mnt = await withTranslator(t, fixture('deny.ts'), { options: { name: 'nope' } });
+  assert.equal(errCode(() => fs.writeFileSync(path.join(mnt, 'nope'), 'x')), 'EACCES');
+  fs.writeFileSync(path.join(mnt, 'yes'), 'x');
+  assert.equal(fs.readFileSync(path.join(mnt, 'yes'), 'utf8'), 'x');
+});
