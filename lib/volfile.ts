@@ -107,7 +107,7 @@ function parseBlocks(text: string, source: string): VolumeBlock[] {
   const word = (what: string, after: Tok): Tok => {
     const t = toks[p];
     if (!t || t.kind !== 'word') {
-      throw new VolfileError(`${where(t ?? after)}: ${what} expected after '${after.value}'` +
+      throw new VolfileError(`${where(after)}: ${what} expected after '${after.value}'` +
         (t ? `, found '${t.value}'` : ', found the end of the file') +
         (t && t.kind !== 'word' ? ` (a keyword cannot be used as a word; quote it: "${t.value}")` : ''));
     }

@@ -187,6 +187,8 @@ void gj_fast_stats(void *xl, uint64_t out[4]); /* hits, entries, dirs, invalidat
 /* ---- logging into the GlusterFS log, under the xlator's name ---- */
 enum { GJ_LOG_ERROR, GJ_LOG_WARNING, GJ_LOG_INFO, GJ_LOG_DEBUG, GJ_LOG_TRACE };
 void gj_log(void *xl, int level, const char *msg);
+/* A thread of the node side that will wind, unwind or log for xl (sets THIS). */
+void gj_thread_enter(void *xl);
 
 /* =========== implemented by the node side (native/node/) =========== */
 typedef struct gj_js gj_js_t;

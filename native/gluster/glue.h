@@ -30,14 +30,10 @@ extern struct xlator_fops gj_fops;
 typedef struct gj_fast gj_fast_t; /* fast.c */
 
 /* this->private */
-typedef struct gj_retired {
-    struct gj_retired *next;
-    gj_js_t *js;
-} gj_retired_t;
-
 typedef struct {
     gj_js_t *js;                       /* the current instance (atomic: a reload swaps it) */
-    gj_retired_t *retired;             /* replaced instances, shut down, freed at fini */
+    char *opts_sig;                    /* the options the current instance got */
+    dict_t *options;                   /* the latest reconfigured options (watcher reloads) */
     pthread_mutex_t reload_lock;
     int parent_down;
     int retiring;                      /* retire threads still running */

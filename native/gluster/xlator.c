@@ -19,6 +19,16 @@ gj_log(void *xl, int level, const char *msg)
     gf_log(this ? this->name : "glujs", map[level < 0 || level > 4 ? 2 : level], "%s", msg);
 }
 
+#include "../gen/build-info.h"
+/* `glujs install` reads this from the binary to refuse a mismatched GlusterFS. */
+__attribute__((used)) const char gj_build_info[] = "GLUJS_BUILT_FOR_GLUSTERFS=" GJ_BUILT_FOR;
+
+void
+gj_thread_enter(void *xl)
+{
+    THIS = xl;
+}
+
 /* dist/lib/runtime.js, found from where this .so really lives
  * (<root>/build/Release/glujs.node, whatever symlink GlusterFS loaded). */
 static int
@@ -65,13 +75,17 @@ free_private(gj_private_t *priv)
         return;
     gj_fast_free(priv->fast);
     GF_FREE(priv->module);
+    free(priv->opts_sig);
+    if (priv->options)
+        dict_unref(priv->options);
     GF_FREE(priv);
 }
 
 /* Starts a JS instance for `module` (blocks until it is loaded or failed). */
 static gj_js_t *
-start_instance(xlator_t *this, const char *module, unsigned char *handled, unsigned char *events,
-               const void *handoff, size_t handoff_len, char *err, size_t errlen)
+start_instance(xlator_t *this, dict_t *options, const char *module, unsigned char *handled,
+               unsigned char *events, const void *handoff, size_t handoff_len, char *err,
+               size_t errlen)
 {
     gj_private_t *priv = this->private;
     char runtime[PATH_MAX];
@@ -82,7 +96,7 @@ start_instance(xlator_t *this, const char *module, unsigned char *handled, unsig
         snprintf(err, errlen, "cannot locate glujs's runtime (dist/lib/runtime.js)");
         return NULL;
     }
-    dict_foreach(this->options, collect_opt, &o);
+    dict_foreach(options, collect_opt, &o);
     cfg = (gj_js_config_t){.name = this->name, .module = module, .runtime = runtime,
                            .nopts = o.n, .keys = o.keys, .vals = o.vals,
                            .watchdog_ms = (uint32_t)priv->watchdog_s * 1000,
@@ -104,13 +118,55 @@ module_mtime(const char *module, struct timespec *out)
     return 0;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The options an instance was started with, as one sorted "k=v\n" string,
+ * leaving out those glujs applies itself without a new instance. */
+static char *
+options_signature(dict_t *options)
+{
+    struct opts o = {0};
+    char **lines, *sig;
+    size_t len = 1;
+    int n = 0;
+    dict_foreach(options, collect_opt, &o);
+    lines = calloc(o.n + 1, sizeof(char *));
+    for (int i = 0; lines && i < o.n; i++) {
+        if (!strcmp(o.keys[i], "handler-timeout") || !strcmp(o.keys[i], "max-pending"))
+            continue;
+        if (asprintf(&lines[n], "%s=%s\n", o.keys[i], o.vals[i] ? o.vals[i] : "") < 0)
+            break;
+        len += strlen(lines[n++]);
+    }
+    if (lines)
+        qsort(lines, n, sizeof(char *), cmp_str);
+    sig = lines ? calloc(1, len) : NULL;
+    for (int i = 0; i < n; i++) {
+        if (sig)
+            strcat(sig, lines[i]);
+        free(lines[i]);
+    }
+    free(lines);
+    free(o.keys);
+    free(o.vals);
+    return sig;
+}
+
 struct retire_arg {
     xlator_t *this;
     gj_js_t *js;
+    int final; /* parent down: nothing follows this instance */
 };
 
 /* Lets an instance's ops in flight finish on its code (up to handler-timeout),
- * then shuts it down. Runs on its own thread: never on a GlusterFS one. */
+ * then shuts it down and frees it (no op refers to it any more: those still
+ * pending were failed by the shutdown). After a parent down, the xlator's own
+ * threads stop too: the old graph is never fini'd. Runs on its own thread,
+ * never on a GlusterFS one. */
 static void *
 retire_main(void *arg)
 {
@@ -122,32 +178,26 @@ retire_main(void *arg)
         usleep(20000);
         waited += 20;
     }
-    gj_js_shutdown(a->js);
+    gj_js_free(a->js);
+    if (a->final)
+        gj_ops_stop(a->this); /* the timeout thread; the watcher sees parent_down */
     free(a);
     __atomic_sub_fetch(&priv->retiring, 1, __ATOMIC_SEQ_CST);
     return NULL;
 }
 
 static void
-retire(xlator_t *this, gj_js_t *js)
+retire(xlator_t *this, gj_js_t *js, int final)
 {
     gj_private_t *priv = this->private;
-    gj_retired_t *r = calloc(1, sizeof(*r));
     struct retire_arg *a = calloc(1, sizeof(*a));
     pthread_t t;
     sigset_t all, old;
-    if (!r || !a) {
-        free(r);
-        free(a);
-        gj_js_shutdown(js);
+    if (!a) {
+        gj_js_shutdown(js); /* leaks the instance struct, never its environment */
         return;
     }
-    r->js = js;
-    pthread_mutex_lock(&priv->lock); /* callers may hold reload_lock */
-    r->next = priv->retired;
-    priv->retired = r;
-    pthread_mutex_unlock(&priv->lock);
-    *a = (struct retire_arg){this, js};
+    *a = (struct retire_arg){this, js, final};
     __atomic_add_fetch(&priv->retiring, 1, __ATOMIC_SEQ_CST);
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -162,7 +212,7 @@ retire(xlator_t *this, gj_js_t *js)
  * already in flight finish on the old code; new fops go to the new one. The
  * old instance's handoff() state reaches the new one's adopt(). */
 static int
-reload(xlator_t *this, const char *module)
+reload(xlator_t *this, dict_t *options, const char *module)
 {
     gj_private_t *priv = this->private;
     unsigned char handled[GJ_FOP_MAX] = {0}, events[8] = {0};
@@ -170,7 +220,7 @@ reload(xlator_t *this, const char *module)
     gj_js_t *old = priv->js, *js;
     size_t hlen = 0;
     void *hstate = old ? gj_js_handoff(old, &hlen) : NULL;
-    js = start_instance(this, module, handled, events, hstate, hlen, err, sizeof(err));
+    js = start_instance(this, options, module, handled, events, hstate, hlen, err, sizeof(err));
     free(hstate);
     if (!js) {
         gf_log(this->name, GF_LOG_ERROR, "cannot reload translator module %s: %s; the previous one stays",
@@ -187,7 +237,7 @@ reload(xlator_t *this, const char *module)
     module_mtime(priv->module, &priv->module_mtime);
     gf_log(this->name, GF_LOG_INFO, "reloaded translator module %s", priv->module);
     if (old)
-        retire(this, old);
+        retire(this, old, 0);
     return 0;
 }
 
@@ -207,7 +257,7 @@ watch_main(void *arg)
             continue;
         priv->module_mtime = m; /* a broken edit is not retried until the next change */
         pthread_mutex_lock(&priv->reload_lock);
-        reload(this, priv->module);
+        reload(this, priv->options ? priv->options : this->options, priv->module);
         pthread_mutex_unlock(&priv->reload_lock);
     }
     return NULL;
@@ -250,8 +300,9 @@ gj_init(xlator_t *this)
         atexit_done = 1;
         atexit(gj_js_atexit); /* stop JS before exit() tears the process down */
     }
-    priv->js = start_instance(this, priv->module, priv->handled, priv->events, NULL, 0, err,
-                              sizeof(err));
+    priv->js = start_instance(this, this->options, priv->module, priv->handled, priv->events, NULL,
+                              0, err, sizeof(err));
+    priv->opts_sig = options_signature(this->options);
     if (!priv->js) {
         gf_log(this->name, GF_LOG_ERROR, "cannot load translator module %s: %s", priv->module, err);
         goto err;
@@ -276,7 +327,6 @@ static void
 gj_fini(xlator_t *this)
 {
     gj_private_t *priv = this->private;
-    gj_retired_t *r, *n;
     if (!priv)
         return;
     priv->stopping = 1;
@@ -286,11 +336,6 @@ gj_fini(xlator_t *this)
         usleep(10000); /* retire threads hold this->private */
     pthread_mutex_lock(&priv->reload_lock);
     gj_js_free(priv->js); /* runs fini(), fails what JS still had */
-    for (r = priv->retired; r; r = n) {
-        n = r->next;
-        gj_js_free(r->js);
-        free(r);
-    }
     pthread_mutex_unlock(&priv->reload_lock);
     this->private = NULL;
     gj_ops_stop(this);
@@ -302,7 +347,7 @@ gj_reconfigure(xlator_t *this, dict_t *options)
 {
     gj_private_t *priv = this->private;
     time_t timeout_s = 0;
-    char *module = NULL;
+    char *module = NULL, *sig = NULL;
     struct timespec m = {0};
     int ret = 0;
     GF_OPTION_RECONF("handler-timeout", timeout_s, options, time, out);
@@ -310,12 +355,25 @@ gj_reconfigure(xlator_t *this, dict_t *options)
     priv->timeout_ms = (uint32_t)timeout_s * 1000;
     GF_OPTION_RECONF("module", module, options, path, out);
     module_mtime(module, &m);
+    sig = options_signature(options);
     pthread_mutex_lock(&priv->reload_lock);
-    /* a new module, or the same file changed since it was loaded */
+    /* a new module, the same file changed since it was loaded, or options the
+     * module sees changed: a new instance gets them */
     if (strcmp(module, priv->module) != 0 || m.tv_sec != priv->module_mtime.tv_sec ||
-        m.tv_nsec != priv->module_mtime.tv_nsec)
-        ret = reload(this, module);
+        m.tv_nsec != priv->module_mtime.tv_nsec || !sig || !priv->opts_sig ||
+        strcmp(sig, priv->opts_sig) != 0) {
+        ret = reload(this, options, module);
+        if (ret == 0) {
+            free(priv->opts_sig);
+            priv->opts_sig = sig;
+            sig = NULL;
+            if (priv->options)
+                dict_unref(priv->options);
+            priv->options = dict_ref(options); /* for the watcher's reloads */
+        }
+    }
     pthread_mutex_unlock(&priv->reload_lock);
+    free(sig);
     return ret;
 out:
     return -1;
@@ -351,7 +409,7 @@ gj_notify(xlator_t *this, int32_t event, void *data, ...)
                 gj_js_t *js = priv->js;
                 gf_log(this->name, GF_LOG_INFO, "parent down: releasing the JS environment");
                 __atomic_store_n(&priv->js, NULL, __ATOMIC_RELEASE); /* later fops: ENOTCONN */
-                retire(this, js);
+                retire(this, js, 1);
             }
             break;
         }
@@ -404,6 +462,7 @@ gj_dump_priv(xlator_t *this)
     gf_proc_dump_build_key(key, "xlator.features.glujs", "%s.priv", this->name);
     gf_proc_dump_add_section("%s", key);
     gf_proc_dump_write("module", "%s", priv->module);
+    gf_proc_dump_write("built_for", "%s", GJ_BUILT_FOR);
     gf_proc_dump_write("handler_timeout_ms", "%u", priv->timeout_ms);
     gf_proc_dump_write("fops_to_js", "%" PRIu64, GF_ATOMIC_GET(priv->fops_in));
     gf_proc_dump_write("fops_failed", "%" PRIu64, GF_ATOMIC_GET(priv->fops_failed));

@@ -210,8 +210,13 @@ bool RunEnvironment(Instance* inst) {
 
 void ThreadMain(Instance* inst) {
   tls_instance = inst;
+  gj_thread_enter(inst->xl);
   std::string err;
-  if (!InitProcess(inst, &err)) {
+  // V8's platform threads, started by the first instance, inherit this name
+  pthread_setname_np(pthread_self(), "glujs-v8");
+  bool ok = InitProcess(inst, &err);
+  pthread_setname_np(pthread_self(), "glujs-js");
+  if (!ok) {
     std::lock_guard<std::mutex> lk(inst->mu);
     inst->load_error = err;
     inst->state = Instance::kFailed;
@@ -224,13 +229,15 @@ void ThreadMain(Instance* inst) {
   for (;;) {
     bool loaded = RunEnvironment(inst);
     std::unique_lock<std::mutex> lk(inst->mu);
-    if (inst->state == Instance::kLoading || !loaded) {
-      if (inst->state == Instance::kLoading) {
+    if (!loaded || inst->state == Instance::kFailed) {
+      // a load failure is final (the owner reports it); only a running
+      // environment that went down is restarted
+      if (inst->state != Instance::kFailed) {
         inst->state = Instance::kFailed;
         if (inst->load_error.empty()) inst->load_error = "the module did not finish loading";
-        inst->cv.notify_all();
-        break;
       }
+      inst->cv.notify_all();
+      break;
     }
     std::string why = inst->restart_reason.empty() ? "the JS environment stopped" : inst->restart_reason;
     if (inst->stopping || g_exiting) break;
@@ -318,7 +325,6 @@ gj_js_t* gj_js_start(void* xl, const gj_js_config_t* cfg, unsigned char handled[
   pthread_sigmask(SIG_BLOCK, &block, &old);
   inst->thread = std::thread(glujs::ThreadMain, inst);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  pthread_setname_np(inst->thread.native_handle(), "glujs-js");
 
   std::unique_lock<std::mutex> lk(inst->mu);
   bool done = inst->cv.wait_for(lk, std::chrono::milliseconds(glujs::kLoadTimeoutMs),
