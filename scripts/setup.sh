@@ -13,7 +13,8 @@ say() { printf 'glujs setup: %s\n' "$*" >&2; }
 # JS files libnode108 reads at absolute paths (missing ones abort the daemon).
 APT_PKGS=(glusterfs-server glusterfs-client libglusterfs-dev liburcu-dev libuv1-dev
   uuid-dev libssl-dev node-acorn node-undici node-cjs-module-lexer
-  libbrotli1 libc-ares2 libicu72 libnghttp2-14 zlib1g attr psmisc)
+  libbrotli1 libc-ares2 libicu72 libnghttp2-14 zlib1g attr psmisc iproute2 binutils
+  fio dbench)  # the last two: the integrity tests (fast mode in npm test)
 [ -n "${GLUJS_EXTRA_APT:-}" ] && APT_PKGS+=($GLUJS_EXTRA_APT)
 missing=()
 for p in "${APT_PKGS[@]}"; do
