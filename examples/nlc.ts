@@ -38,7 +38,14 @@ export default class NegativeLookupCache extends Translator {
     inval: { create: 0, mknod: 0, mkdir: 0, symlink: 0, link: 0, rename: 0, rmdir: 0, upcall: 0, child: 0 },
   };
 
-  // ---- lookups: answer from the cache, or learn from the child's ENOENT ----
+  init() {
+    // With the fast path, lookups are learnt natively too: a miss is wound by
+    // C and its ENOENT recorded there, so no lookup crosses to JS. JS keeps the
+    // policy (ttl, size) and every invalidation below.
+    if (this.useFast) this.fast.learn(this.ttlMs, Math.max(1024, Math.floor(this.limit / (ENTRY_BYTES + 16))));
+  }
+
+  // ---- lookups (fast off, or nameless): answer from the cache, or learn from the child's ENOENT ----
   async lookup(op: Op<'lookup'>) {
     const { pargfid, name } = op.loc;
     if (!name || pargfid === NULL_GFID) return op.forward();
@@ -127,7 +134,8 @@ export default class NegativeLookupCache extends Translator {
     const f = this.fast.stats();
     const s = this.stats;
     return {
-      hits: s.hits + f.hits, native_hits: f.hits, js_hits: s.hits, misses: s.misses, learnt: s.learnt,
+      hits: s.hits + f.hits, native_hits: f.hits, js_hits: s.hits, misses: s.misses + f.learnt,
+      learnt: s.learnt + f.learnt, native_learnt: f.learnt, native_entries: f.entries,
       complete_dirs: s.completeDirs, evictions: s.evictions, entries: this.countEntries(), bytes: this.bytes,
       ...Object.fromEntries(Object.entries(s.inval).map(([k, v]) => [`invalidations_${k}`, v])),
     };

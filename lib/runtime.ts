@@ -39,7 +39,8 @@ export interface Native {
   fastNegative(pargfid: string, name: string, gen: bigint, ttlMs: number): void;
   fastComplete(pargfid: string, names: string[], gen: bigint, ttlMs: number): void;
   fastInvalidate(pargfid?: string, name?: string): void;
-  fastStats(): { hits: number; entries: number; dirs: number; invalidations: number };
+  fastStats(): { hits: number; entries: number; dirs: number; invalidations: number; learnt: number };
+  fastLearn(ttlMs: number, maxNames: number): void;
 }
 interface Callbacks {
   onFop(op: number, code: number): void;
@@ -337,6 +338,7 @@ export function start(native: Native): void {
     negative: (p, n, g, ttl = 0) => native.fastNegative(p, n, g, ttl),
     complete: (p, n, g, ttl = 0) => native.fastComplete(p, [...n], g, ttl),
     invalidate: (p, n) => (p === undefined ? native.fastInvalidate() : native.fastInvalidate(p, n)),
+    learn: (ttl, max = 0) => native.fastLearn(ttl, max),
     stats: () => native.fastStats(),
   };
 

@@ -102,8 +102,15 @@ export interface FastPath {
   complete(pargfid: Gfid, names: Iterable<string>, gen: bigint, ttlMs?: number): void;
   /** A name under pargfid may exist now (omit name: the whole directory; omit both: everything). */
   invalidate(pargfid?: Gfid, name?: string): void;
+  /**
+   * A learn rule: lookups the table cannot answer are wound natively (they do
+   * not reach JS), and an ENOENT reply is added as a negative entry for ttlMs,
+   * race-free as above. maxNames caps the table (it is dropped whole beyond).
+   * ttlMs 0 turns the rule off. Invalidation stays JS's, as above.
+   */
+  learn(ttlMs: number, maxNames?: number): void;
   /** Counters of the native table. */
-  stats(): { hits: number; entries: number; dirs: number; invalidations: number };
+  stats(): { hits: number; entries: number; dirs: number; invalidations: number; learnt: number };
 }
 
 /** Per-instance context the runtime hands to the constructor. */
@@ -147,8 +154,8 @@ export class Translator {
       this.options = {};
       this.log = { error: nop, warn: nop, info: nop, debug: nop, trace: nop };
       this.fast = {
-        gen: () => 0n, negative: nop, complete: nop, invalidate: nop,
-        stats: () => ({ hits: 0, entries: 0, dirs: 0, invalidations: 0 }),
+        gen: () => 0n, negative: nop, complete: nop, invalidate: nop, learn: nop,
+        stats: () => ({ hits: 0, entries: 0, dirs: 0, invalidations: 0, learnt: 0 }),
       };
       return;
     }

@@ -182,7 +182,12 @@ int gj_fast_set_complete(void *xl, const uint8_t pargfid[16], const char *names,
                          size_t len, uint64_t gen, uint32_t ttl_ms);
 void gj_fast_invalidate(void *xl, const uint8_t pargfid[16], const char *name);
 void gj_fast_invalidate_all(void *xl);
-void gj_fast_stats(void *xl, uint64_t out[4]); /* hits, entries, dirs, invalidations */
+/* A learn rule: lookups the table cannot answer are wound natively (not via
+ * JS); an ENOENT reply is added as a negative entry for ttl_ms, under the
+ * generation taken at the wind. max_names caps the table. ttl_ms 0: off. */
+void gj_fast_learn(void *xl, uint32_t ttl_ms, uint64_t max_names);
+/* hits, entries, dirs, invalidations, learnt */
+void gj_fast_stats(void *xl, uint64_t out[5]);
 
 /* ---- logging into the GlusterFS log, under the xlator's name ---- */
 enum { GJ_LOG_ERROR, GJ_LOG_WARNING, GJ_LOG_INFO, GJ_LOG_DEBUG, GJ_LOG_TRACE };

@@ -42,8 +42,16 @@ struct gj_fast {
     uint64_t floor; /* answers learnt before this generation are refused */
     uint64_t names; /* under lock */
     uint64_t ndirs;
-    gf_atomic_t hits, invalidations;
+    gf_atomic_t hits, invalidations, learnt;
+    uint32_t learn_ttl_ms; /* the learn rule; 0: off */
+    uint64_t max_names;
 };
+
+typedef struct {
+    uint64_t gen;
+    uuid_t pargfid;
+    char name[];
+} learn_t;
 
 static uint64_t
 now_ms(void)
@@ -205,6 +213,7 @@ gj_fast_new(void)
     if (f) {
         pthread_rwlock_init(&f->lock, NULL);
         f->gen = 1;
+        f->max_names = MAX_NAMES;
     }
     return f;
 }
@@ -226,34 +235,76 @@ fast_of(void *xl)
     return priv ? priv->fast : NULL;
 }
 
+static int32_t
+learn_cbk(call_frame_t *frame, void *cookie, xlator_t *this, int32_t op_ret, int32_t op_errno,
+          inode_t *inode, struct iatt *buf, dict_t *xdata, struct iatt *postparent)
+{
+    learn_t *l = cookie;
+    gj_fast_t *f = fast_of(this);
+    if (op_ret < 0 && op_errno == ENOENT && f && f->learn_ttl_ms) {
+        gj_fast_add_negative(this, l->pargfid, l->name, l->gen, f->learn_ttl_ms);
+        GF_ATOMIC_INC(f->learnt);
+    }
+    free(l);
+    STACK_UNWIND_STRICT(lookup, frame, op_ret, op_errno, inode, buf, xdata, postparent);
+    return 0;
+}
+
 int
-gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc)
+gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc, dict_t *xdata)
 {
     gj_fast_t *f = fast_of(this);
     const uint8_t *pgfid;
     int hit = 0;
-    if (!f || !f->ndirs || !loc->name || !*loc->name)
+    if (!f || (!f->ndirs && !f->learn_ttl_ms) || !loc->name || !*loc->name)
         return 0;
     pgfid = !gf_uuid_is_null(loc->pargfid) ? loc->pargfid : loc->parent ? loc->parent->gfid : NULL;
     if (!pgfid)
         return 0;
-    pthread_rwlock_rdlock(&f->lock);
-    fdir_t *d = *dir_slot(f, pgfid);
-    if (d) {
-        uint64_t now = now_ms();
-        name_ent_t *e = ns_find(&d->neg, loc->name);
-        if (e && (!e->expire_ms || e->expire_ms > now))
-            hit = 1;
-        else if (d->complete && (!d->complete_expire_ms || d->complete_expire_ms > now) &&
-                 !ns_find(&d->present, loc->name))
-            hit = 1;
+    if (f->ndirs) {
+        pthread_rwlock_rdlock(&f->lock);
+        fdir_t *d = *dir_slot(f, pgfid);
+        if (d) {
+            uint64_t now = now_ms();
+            name_ent_t *e = ns_find(&d->neg, loc->name);
+            if (e && (!e->expire_ms || e->expire_ms > now))
+                hit = 1;
+            else if (d->complete && (!d->complete_expire_ms || d->complete_expire_ms > now) &&
+                     !ns_find(&d->present, loc->name))
+                hit = 1;
+        }
+        pthread_rwlock_unlock(&f->lock);
     }
-    pthread_rwlock_unlock(&f->lock);
-    if (!hit)
-        return 0;
-    GF_ATOMIC_INC(f->hits);
-    STACK_UNWIND_STRICT(lookup, frame, -1, ENOENT, NULL, NULL, NULL, NULL);
-    return 1;
+    if (hit) {
+        GF_ATOMIC_INC(f->hits);
+        STACK_UNWIND_STRICT(lookup, frame, -1, ENOENT, NULL, NULL, NULL, NULL);
+        return 1;
+    }
+    if (f->learn_ttl_ms) {
+        /* the learn rule: wind here, learn an ENOENT in the callback; the
+         * generation is taken before the wind, as JS would */
+        size_t n = strlen(loc->name);
+        learn_t *l = malloc(sizeof(*l) + n + 1);
+        if (!l)
+            return 0;
+        l->gen = gj_fast_gen(this);
+        memcpy(l->pargfid, pgfid, 16);
+        memcpy(l->name, loc->name, n + 1);
+        STACK_WIND_COOKIE(frame, learn_cbk, l, FIRST_CHILD(this), FIRST_CHILD(this)->fops->lookup,
+                          loc, xdata);
+        return 1;
+    }
+    return 0;
+}
+
+void
+gj_fast_learn(void *xl, uint32_t ttl_ms, uint64_t max_names)
+{
+    gj_fast_t *f = fast_of(xl);
+    if (!f)
+        return;
+    f->max_names = max_names ? max_names : MAX_NAMES;
+    __atomic_store_n(&f->learn_ttl_ms, ttl_ms, __ATOMIC_RELEASE);
 }
 
 uint64_t
@@ -272,7 +323,7 @@ gj_fast_add_negative(void *xl, const uint8_t pargfid[16], const char *name, uint
     if (!f)
         return -1;
     pthread_rwlock_wrlock(&f->lock);
-    if (f->names >= MAX_NAMES)
+    if (f->names >= f->max_names)
         drop_all(f);
     fdir_t *d = dir_get(f, pargfid);
     if (d && d->inval_gen <= gen) /* equal: the invalidation came before the wind */
@@ -292,7 +343,7 @@ gj_fast_set_complete(void *xl, const uint8_t pargfid[16], const char *names, siz
     if (!f)
         return -1;
     pthread_rwlock_wrlock(&f->lock);
-    if (f->names >= MAX_NAMES)
+    if (f->names >= f->max_names)
         drop_all(f);
     fdir_t *d = dir_get(f, pargfid);
     if (!d || d->inval_gen > gen) {
@@ -347,10 +398,10 @@ gj_fast_invalidate_all(void *xl)
 }
 
 void
-gj_fast_stats(void *xl, uint64_t out[4])
+gj_fast_stats(void *xl, uint64_t out[5])
 {
     gj_fast_t *f = fast_of(xl);
-    memset(out, 0, 4 * sizeof(uint64_t));
+    memset(out, 0, 5 * sizeof(uint64_t));
     if (!f)
         return;
     pthread_rwlock_rdlock(&f->lock);
@@ -358,5 +409,6 @@ gj_fast_stats(void *xl, uint64_t out[4])
     out[1] = f->names;
     out[2] = f->ndirs;
     out[3] = GF_ATOMIC_GET(f->invalidations);
+    out[4] = GF_ATOMIC_GET(f->learnt);
     pthread_rwlock_unlock(&f->lock);
 }

@@ -104,7 +104,8 @@ int gj_ops_pending_for(xlator_t *this, gj_js_t *js);
 /* fast.c */
 gj_fast_t *gj_fast_new(void);
 void gj_fast_free(gj_fast_t *f);
-/* 1 if the lookup was answered here (ENOENT), 0 to go on. */
-int gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc);
+/* 1 if the lookup was taken here (answered ENOENT, or wound natively under a
+ * learn rule), 0 to go on to JS. */
+int gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc, dict_t *xdata);
 
 #endif

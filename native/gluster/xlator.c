@@ -456,7 +456,7 @@ gj_dump_priv(xlator_t *this)
 {
     gj_private_t *priv = this->private;
     char key[GF_DUMP_MAX_BUF_LEN];
-    uint64_t fast[4];
+    uint64_t fast[5];
     if (!priv)
         return 0;
     gf_proc_dump_build_key(key, "xlator.features.glujs", "%s.priv", this->name);
@@ -476,6 +476,7 @@ gj_dump_priv(xlator_t *this)
     gf_proc_dump_write("fast_entries", "%" PRIu64, fast[1]);
     gf_proc_dump_write("fast_dirs", "%" PRIu64, fast[2]);
     gf_proc_dump_write("fast_invalidations", "%" PRIu64, fast[3]);
+    gf_proc_dump_write("fast_learnt", "%" PRIu64, fast[4]);
     {
         gj_js_t *js = __atomic_load_n(&priv->js, __ATOMIC_ACQUIRE);
         if (js)
@@ -503,7 +504,7 @@ gj_dump_metrics(xlator_t *this, int fd)
 {
     gj_private_t *priv = this->private;
     struct metrics_ctx m = {this, fd};
-    uint64_t fast[4];
+    uint64_t fast[5];
     gj_js_t *js;
     if (!priv)
         return 0;

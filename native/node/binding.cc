@@ -871,15 +871,26 @@ napi_value JsFastInvalidate(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// fastLearn(ttlMs, maxNames): 0 turns the rule off
+napi_value JsFastLearn(napi_env env, napi_callback_info info) {
+  INST();
+  uint64_t ttl = 0, max = 0;
+  GetU64(env, a.argv[0], &ttl);
+  if (a.argc > 1) GetU64(env, a.argv[1], &max);
+  gj_fast_learn(inst->xl, static_cast<uint32_t>(ttl), max);
+  return Undefined(env);
+}
+
 napi_value JsFastStats(napi_env env, napi_callback_info info) {
   INST();
-  uint64_t s[4];
+  uint64_t s[5];
   gj_fast_stats(inst->xl, s);
   napi_value o = Obj(env);
   Set(env, o, "hits", Num(env, static_cast<double>(s[0])));
   Set(env, o, "entries", Num(env, static_cast<double>(s[1])));
   Set(env, o, "dirs", Num(env, static_cast<double>(s[2])));
   Set(env, o, "invalidations", Num(env, static_cast<double>(s[3])));
+  Set(env, o, "learnt", Num(env, static_cast<double>(s[4])));
   return o;
 }
 
@@ -988,7 +999,7 @@ napi_value InitBinding(napi_env env, napi_value exports) {
       {"release", JsRelease},     {"log", JsLog},             {"publish", JsPublish},
       {"finiDone", JsFiniDone},   {"handoffDone", JsHandoffDone},
       {"fastGen", JsFastGen},     {"fastNegative", JsFastNegative}, {"fastComplete", JsFastComplete},
-      {"fastInvalidate", JsFastInvalidate}, {"fastStats", JsFastStats},
+      {"fastInvalidate", JsFastInvalidate}, {"fastStats", JsFastStats}, {"fastLearn", JsFastLearn},
   };
   for (auto& f : fns) {
     napi_value fn;
