@@ -60,3 +60,48 @@ test('a changed module file is reloaded without a remount; in-flight fops finish
   await until(() => grep(v.log(0), 'cannot reload translator module').length > 0, 5000, 'the failed reload to be logged');
   assert.equal(probe(), 'EPERM');
 });
+
+test('20 hot reloads under load: no failed fop, no crash, environments released', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glujs-reload-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const mod = path.join(dir, 'gen.ts');
+  const src = (n: number) => `import { Translator, type Op } from 'glujs';
+export default class Gen${n} extends Translator {
+  async lookup(op: Op<'lookup'>) { return op.wind(); }
+  async writev(op: Op<'writev'>) { return op.wind(); }
+  handoff() { return ${n}; }
+}
+`;
+  fs.writeFileSync(mod, src(0));
+  const v = await withVolume(t, { client: [glujs('gen', mod, { watch: 'on' })] });
+  const threads = () => fs.readdirSync(`/proc/${v.clientPids[0]}/task`).length;
+  const t0 = threads();
+  let stop = false, ops = 0;
+  const errors: string[] = [];
+  const load = (async () => {
+    for (let i = 0; !stop; i++) {
+      const p = path.join(v.mount, `f${i % 50}`);
+      try {
+        await fs.promises.writeFile(p, `data ${i}`);
+        if ((await fs.promises.readFile(p, 'utf8')) !== `data ${i}`) errors.push(`mismatch at ${i}`);
+        await fs.promises.stat(path.join(v.mount, `missing${i % 7}`)).catch((e) => { if (e.code !== 'ENOENT') throw e; });
+        ops++;
+      } catch (e) {
+        errors.push(String((e as Error).message));
+      }
+    }
+  })();
+  try {
+    for (let n = 1; n <= 20; n++) {
+      fs.writeFileSync(mod, src(n));
+      await until(() => grep(v.log(0), 'reloaded translator module').length >= n, 10000, `reload ${n}`);
+    }
+  } finally {
+    stop = true;
+    await load;
+  }
+  assert.deepEqual(errors, [], `${ops} operations under load`);
+  assert.ok(ops > 20, `${ops} operations ran`);
+  assert.ok(alive(v.clientPids[0]));
+  await until(() => threads() <= t0 + 2, 10000, `threads back near ${t0} (now ${threads()})`);
+});
