@@ -29,6 +29,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { onProcessExit } from './testing';
 
 export const GLUSTERD_PORT = 24007;
 
@@ -236,14 +237,7 @@ function teardownSync(s: State): void {
 function hookProcess(): void {
   if (hooked) return;
   hooked = true;
-  process.on('exit', () => { for (const s of [...live]) teardownSync(s); });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const handler = () => {
-      for (const s of [...live]) teardownSync(s);
-      if (process.listenerCount(sig) === 1) { process.removeListener(sig, handler); process.kill(process.pid, sig); }
-    };
-    process.on(sig, handler);
-  }
+  onProcessExit(() => { for (const s of [...live]) teardownSync(s); });
 }
 
 async function killPid(pid: number, dir: string, graceMs: number): Promise<void> {

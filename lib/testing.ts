@@ -161,17 +161,32 @@ function teardownSync(s: State): void {
   for (const f of s.optFiles) fs.rmSync(f, { force: true });
   if (!keepEnv()) fs.rmSync(s.dir, { recursive: true, force: true });
 }
-function hookProcess(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on('exit', () => { for (const s of [...live]) teardownSync(s); });
+const exitHooks = new Set<() => void>();
+let exitHooked = false;
+/**
+ * Runs `fn` (synchronously) when this process exits, or on SIGINT/SIGTERM/SIGHUP
+ * (re-raised afterwards when nothing else handles it): tear-down that holds
+ * even when a test crashes. Used by this harness and by lib/glusterd.ts.
+ */
+export function onProcessExit(fn: () => void): void {
+  exitHooks.add(fn);
+  if (exitHooked) return;
+  exitHooked = true;
+  const runAll = () => { for (const h of [...exitHooks]) h(); };
+  process.on('exit', runAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const handler = () => {
-      for (const s of [...live]) teardownSync(s);
+      runAll();
       if (process.listenerCount(sig) === 1) { process.removeListener(sig, handler); process.kill(process.pid, sig); }
     };
     process.on(sig, handler);
   }
+}
+
+function hookProcess(): void {
+  if (hooked) return;
+  hooked = true;
+  onProcessExit(() => { for (const s of [...live]) teardownSync(s); });
 }
 
 async function waitDead(p: Proc, ms: number): Promise<boolean> {
