@@ -34,6 +34,8 @@ const fileBody = (i: number) => `<?php $x[] = ${i};\n`;
 
 const log = (s: string) => process.stderr.write(s + '\n');
 const T0 = Date.now();
+const loads: number[] = []; // 1-min load average after every round
+const load1 = () => Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
@@ -42,7 +44,7 @@ class UsageError extends Error {}
 interface Opts { runs: number; rtts: number[]; quick: boolean; phpIncludes: number; php: boolean; statOnly: boolean; }
 // statOnly: separate stat-only runs (opt-in, +~2 min). By default the stat phase is timed inside the full runs.
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { runs: 10, rtts: [0, 0.25, 1], quick: false, phpIncludes: 200, php: true, statOnly: false };
+  const o: Opts = { runs: 10, rtts: [0, 0.25, 1], quick: false, phpIncludes: 150, php: true, statOnly: false };
   let runsGiven = false, rttsGiven = false;
   const usage = 'usage: nlc-bench [--runs N] [--rtts 0,0.25,1] [--quick] [--php-includes N] [--no-php] [--stat-only]';
   for (let i = 0; i < argv.length; i++) {
@@ -352,13 +354,14 @@ async function phase(rtt: number, opt: Opts, php: { script: string; expect: stri
           res.php.push({ ms, lookups: m.lookups / opt.phpIncludes, mix: m.mix });
         }
       }
-      log(`[rtt ${rtt}] round ${round + 1}/${opt.runs} (${f1((Date.now() - T0) / 1000)} s): ` + active.map((res) => {
+      loads.push(load1());
+      log(`[rtt ${rtt}] round ${round + 1}/${opt.runs} (${f1((Date.now() - T0) / 1000)} s, load ${loads[loads.length - 1]}): ` + active.map((res) => {
         const x = res.runs.full[round];
         return `${res.cfg.id} ${f3(x.avg)} ms ${f2(x.lookups)} L` + (php ? ` php ${f1(res.php[round].ms)}` : '');
       }).join(' | '));
     }
-    // A fresh client: the second mount, untouched so far.
-    for (const res of active) {
+    // A fresh client: the second mount, untouched so far (caches only: without one, cold = warm).
+    for (const res of active.filter((r) => r.cfg.client.length)) {
       res.coldFresh = await doRun(res, 'full', 1);
       log(`[rtt ${rtt}] cold, fresh client ${res.cfg.id}: avg ${f3(res.coldFresh.avg)} ms, ${f2(res.coldFresh.lookups)} LOOKUPs/resolution`);
     }
@@ -450,13 +453,13 @@ function report(opt: Opts, phases: Phase[], calib: Calib[], meta: Record<string,
   L.push(`- one brick (posix, locks, upcall with cache-invalidation on, io-threads, io-stats, server) and one FUSE mount (GlusterFS defaults: entry/attribute timeout 1 s, negative timeout 0) per configuration and RTT; the same brick graph for every configuration. Client graphs: \`none\` = protocol/client only; \`nl-cache\` = performance/nl-cache over it; \`glujs-nlc*\` = features/glujs running \`examples/nlc.ts\` (options \`fast on|off\`, \`timeout 60\`, default \`limit\`).`);
   L.push(`- each client connects through its own \`bench/delay-proxy.js\` child process (delay RTT/2 each way), also at RTT 0 (delay 0: plain forwarding); \`none-direct\` (RTT 0 only) connects straight to the brick, to show the proxy's own cost.`);
   L.push(`- a round = one full-variant run of every configuration${opt.statOnly ? ', then one stat-only run of each' : ''}${opt.php && phpBin ? ', then one PHP run of each' : ''} (so between two runs on one mount every other configuration runs once); configuration order rotated every round; ${opt.runs} rounds after one cold run. Each statistic is the median over the runs of that run's statistic; "runs spread" is the min..max of the per-run means. Brick LOOKUPs come from the brick's io-stats \`io-stats.cumulative.LOOKUP\` count (statedump before and after every run), divided by ${N_REQUESTS}.`);
-  L.push(`- caches are warm after the cold run, but both caches expire entries after 60 s, so longer phases include periodic refills (the same for both).`);
+  L.push(`- caches are warm after the cold run; both are configured to expire entries after 60 s, but only glujs nlc does so more than once (see "Reading the numbers").`);
   L.push('');
 
   // Mechanics that explain the numbers (verified separately, see the notes)
   L.push('## Reading the numbers', '');
   L.push(`- **nl-cache's timeout fires once.** In GlusterFS 10.3 a directory's nl-cache timer is created with the first cached entry; when it fires the cache is marked invalid, and on the next access \`nlc_init_invalid_ctx\` clears it and calls \`gf_tw_mod_timer_pending\`, which does nothing for a timer that has already fired. From then on that directory's negative entries stay valid until an invalidation (upcall, own create, child down). Checked on this machine with \`nl-cache-timeout 3\` and 20 negative stats every 5 s: 21 and 22 brick LOOKUPs at 0 s and 5 s, then 2 (positive revalidations only) at 10, 15, 20 and 25 s. glujs nlc honours \`timeout 60\` for every learnt answer, so in a phase of several minutes it refills its cache about once a minute while nl-cache refills once: compare the "runs with a refill" columns. The p50 columns are barely affected by refills; the avg columns are.`);
-  L.push(`- **What no cache answers.** With any cache, the brick LOOKUPs left (about 0.1-0.25 per resolution) are positive lookups: the kernel's 1 s FUSE entry timeout expires for files not requested within the last second, and no configuration here caches positive entries. OPEN, FLUSH and RELEASE (one each per full resolution) always reach the brick; READ does not (page cache).`);
+  L.push(`- **What no cache answers.** With any cache, the brick LOOKUPs left (about 0.1-0.3 per resolution or include) are positive lookups: the kernel's 1 s FUSE entry timeout expires for files not requested within the last second, and no configuration here caches positive entries. OPEN, FLUSH and RELEASE (one each per full resolution) always reach the brick; READ does not (page cache).`);
   L.push(`- **The cold first run** follows the set-up through the same mount. glujs nlc learns whole directories from its own \`mkdir\` (a new directory is empty) and keeps them complete across its own creates, so its first run sends almost no negative LOOKUP; nl-cache (positive-entry caching off, its default) learns names one miss at a time. On a fresh client (second table) both start empty and send about the same number of LOOKUPs.`);
   L.push(`- **The proxy** is a Node process: each direction costs a wake-up and a copy, which adds ${calib.find((c) => c.rtt === 0) ? `about ${f1(calib.find((c) => c.rtt === 0)!.proxied[0] - calib.find((c) => c.rtt === 0)!.direct[0])} µs` : 'tens of µs'} to a TCP round trip at RTT 0 (table below); with a delay, the effective round trip is the target plus that overhead plus scheduling lateness. "RTT 0" is therefore loopback plus one proxy; \`none-direct\` shows loopback without it.`);
   L.push(`- **Noise.** 2 vCPUs shared with everything else on the machine (see the load and busiest-process lines above). Use the same-round ratios and the spreads, not single runs.`);
@@ -519,7 +522,7 @@ function report(opt: Opts, phases: Phase[], calib: Calib[], meta: Record<string,
     L.push('');
   };
   coldRows((r) => r.cold);
-  L.push(`Cold, fresh client: the same first run on a second FUSE mount of the same volume (same client graph and proxy), mounted with the first but left untouched until the end of the phase: its cache saw neither the set-up nor any lookup.`, '');
+  L.push(`Cold, fresh client: the same first run on a second FUSE mount of the same volume (same client graph and proxy), mounted with the first but left untouched until the end of the phase: its cache saw neither the set-up nor any lookup (cache configurations only).`, '');
   coldRows((r) => r.coldFresh);
 
   // PHP
@@ -608,6 +611,7 @@ async function main(): Promise<void> {
     for (const p of [...proxies]) await stopProxy(p);
   }
   meta['load average at end'] = loadavg();
+  if (loads.length) meta['1-min load average after each round, min / median / max'] = `${Math.min(...loads)} / ${median(loads)} / ${Math.max(...loads)} (this benchmark alone keeps it near 1)`;
   meta['wall time'] = `${f1((Date.now() - t0) / 1000)} s`;
   const text = report(opt, phases, calib, meta);
   process.stdout.write(text + '\n');
