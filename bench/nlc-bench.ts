@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startVolume, type Volume, type XlatorSpec } from '../lib/testing';
+import { startVolume, seededRandom, type Volume, type XlatorSpec } from '../lib/testing';
 
 const ROOT = path.resolve(__dirname, '..', '..'); // run from dist/bench
 const PROXY_JS = path.join(__dirname, 'delay-proxy.js');
@@ -63,16 +63,7 @@ function parseArgs(argv: string[]): Opts {
 }
 
 // ---------------------------------------------------------------- workload
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const mulberry32 = seededRandom;
 /** The request sequence: file indexes. Hot files are f000..f009, which sit one per directory. */
 function requests(): number[] {
   const rnd = mulberry32(SEED);

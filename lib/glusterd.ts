@@ -29,7 +29,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { onProcessExit } from './testing';
+import { onProcessExit, mountType } from './testing';
 
 export const GLUSTERD_PORT = 24007;
 
@@ -129,14 +129,6 @@ function cmdline(pid: number): string[] {
 const ours = (pid: number, dir: string) => cmdline(pid).some((a) => a.includes(dir));
 const readPid = (f: string) => parseInt(readText(f).trim(), 10) || 0;
 
-function mountType(dir: string): string | undefined {
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  for (const line of readText('/proc/mounts').split('\n')) {
-    const f = line.split(' ');
-    if (f.length > 2 && unescape(f[1]) === dir) return f[2];
-  }
-  return undefined;
-}
 
 function portBusy(port: number): Promise<boolean> {
   return new Promise((resolve) => {

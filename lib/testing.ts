@@ -96,7 +96,7 @@ function owned(p: Proc): boolean {
 }
 function readPid(pidFile: string): number { return parseInt(readText(pidFile).trim(), 10) || 0; }
 /** Type of the filesystem mounted exactly at `dir`, from /proc/mounts. */
-function mountType(dir: string): string | undefined {
+export function mountType(dir: string): string | undefined {
   const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   for (const line of readText('/proc/mounts').split('\n')) {
     const f = line.split(' ');
@@ -356,6 +356,18 @@ export async function withVolume(t: TestContext, opts?: VolumeOptions): Promise<
   const v = await startVolume(opts);
   t.after(() => v.stop());
   return v;
+}
+
+/** A small deterministic PRNG (mulberry32) in [0, 1): seeded tests and benchmarks can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** Options of {@link withTranslator}. */

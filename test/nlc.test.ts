@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { withVolume, type Volume } from '../lib/testing';
+import { withVolume, seededRandom, type Volume } from '../lib/testing';
 import { example, glujs, errCode, sleep } from './util';
 
 const nlc = (options: Record<string, string | number> = {}) => glujs('nlc', example('nlc.ts'), options);
@@ -115,13 +115,7 @@ test('without upcall, a stale ENOENT lasts at most the timeout', async (t) => {
 
 test('randomized: every stat through the NLC mount agrees with the brick', async (t) => {
   const seed = Number(process.env.GLUJS_SEED ?? Date.now() % 1_000_000);
-  let s = seed >>> 0;
-  const rand = () => { // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(seed);
   const pick = <T>(a: T[]) => a[Math.floor(rand() * a.length)];
   // The kernel's own positive dentry cache (entry-timeout 1 s) would answer
   // some stats before they reach GlusterFS: turn it off to compare nlc alone.

@@ -158,17 +158,8 @@ export function hostLine(): string {
   return `kernel ${os.release()}, ${os.cpus().length} CPUs, node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing run can be replayed with its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG, so a failing run can be replayed with its seed. */
+export { seededRandom as rng } from '../../lib/testing';
 
 /** Compare two readTree maps; returns up to `max` differences as text. */
 export function treeDiff(a: Map<string, string>, b: Map<string, string>, max = 20): string[] {
