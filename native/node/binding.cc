@@ -741,8 +741,9 @@ napi_value JsConfig(napi_env env, napi_callback_info info) {
 // names[code] = [argNames, replyNames] (for error messages).
 napi_value JsAttach(napi_env env, napi_callback_info info) {
   INST();
-  if (Type(env, a.argv[0]) != napi_object) return Undefined(env);
+  if (Type(env, a.argv[0]) != napi_object || inst->callbacks) return Undefined(env);  // once per env
   napi_create_reference(env, a.argv[0], 1, &inst->callbacks);
+  inst->callbacks_env = env;
   bool is = false;
   napi_is_array(env, a.argv[1], &is);
   tls_names.assign(GJ_FOP_MAX, {});

@@ -190,8 +190,12 @@ bool RunEnvironment(Instance* inst) {
     std::lock_guard<std::mutex> lk(inst->mu);
     loaded = inst->state == Instance::kRunning;
     inst->accepting = false;
-    if (inst->callbacks) inst->tsfn.Abort();
+    if (inst->callbacks) {
+      inst->tsfn.Abort();
+      napi_delete_reference(inst->callbacks_env, inst->callbacks);
+    }
     inst->callbacks = nullptr;
+    inst->callbacks_env = nullptr;
     inst->last_tick_ms = 0;
     uv_timer_stop(&heartbeat);
     uv_close(reinterpret_cast<uv_handle_t*>(&heartbeat), nullptr);

@@ -117,6 +117,7 @@ struct Instance {
 
   // JS-thread only
   napi_ref callbacks = nullptr;  // { onFop, onReply, onEvent, onExpired }
+  napi_env callbacks_env = nullptr;  // the env `callbacks` belongs to
   HandleTable<OpRec> ops;
   HandleTable<ReplyRec> replies;
   std::atomic<uint64_t> last_tick_ms{0};  // watchdog: the event loop's last heartbeat
