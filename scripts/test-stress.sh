@@ -15,6 +15,7 @@ done
 
 export GLUJS_STRESS=${GLUJS_STRESS:-full}
 export GLUJS_WRITE_RESULTS=1
+if [ $# -eq 0 ]; then set -- dist/test/stress/*.test.js; fi
 out=bench/results/stress.md
 log=$(mktemp /tmp/glujs-stress.XXXXXX.log)
 mkdir -p bench/results
@@ -23,13 +24,13 @@ mkdir -p bench/results
   echo
   echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
   echo "- host: $(uname -r), $(nproc) CPUs, $(node --version), $(fio --version), dbench $(dbench --help 2>&1 | sed -n 's/^dbench version \([^ ]*\).*/\1/p'), glusterfs $(glusterfs --version | sed -n '1s/^glusterfs \([^ ]*\).*/\1/p')"
-  echo "- command: \`GLUJS_STRESS=$GLUJS_STRESS node --test --test-concurrency=1 ${*:-dist/test/stress/}\` (scripts/test-stress.sh)"
+  echo "- command: \`GLUJS_STRESS=$GLUJS_STRESS node --test --test-concurrency=1 $*\` (scripts/test-stress.sh)"
   echo "- load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$out"
 
 start=$(date +%s)
 set +e
-node --test --test-concurrency=1 "${@:-dist/test/stress/}" 2>&1 | tee "$log"
+node --test --test-concurrency=1 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 {
