@@ -198,6 +198,8 @@ async function stopProc(p: Proc, graceMs: number): Promise<void> {
   if (await waitDead(p, graceMs)) return;
   try { process.kill(p.pid, 'SIGTERM'); } catch { return; }
   if (await waitDead(p, 5000)) return;
+  // said aloud: a daemon killed this way skips its exit path (and LeakSanitizer's check)
+  process.stderr.write(`glujs/testing: pid ${p.pid} (${p.pidFile}) did not exit within 5 s of SIGTERM; sending SIGKILL\n`);
   try { process.kill(p.pid, 'SIGKILL'); } catch { return; }
   await waitDead(p, 2000);
 }
@@ -316,6 +318,12 @@ export async function startVolume(opts: VolumeOptions = {}): Promise<Volume> {
         else if (c.pid && !owned(c)) break;
       }
       c.pid ||= readPid(c.pidFile);
+      // glusterfsd listens before the rest of its graph is up: a brick whose
+      // init fails late (slow daemons: ASan) dies under the first mount.
+      if (!ok && await waitDead(brick, 1000)) {
+        failedLog = brickLog;
+        throw new Error(`brick did not come up (pid ${brick.pid} listened on ${port}, then exited; mount ${i} failed with it)`);
+      }
       if (!ok) throw new Error(`mount ${i} (${mounts[i]}) did not come up (glusterfs exit ${r.code}${r.err ? `: ${r.err.trim()}` : ''})`);
     }
     failedLog = '';
