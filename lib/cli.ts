@@ -266,6 +266,8 @@ interface FilterEntry {
   name: string;
   options: Array<[string, string]>;
   position: Position;
+  /** the xlator type spliced in (default features/glujs; `npm run test:asan` uses features/glujs-asan) */
+  type?: string;
 }
 interface FilterConfig { glusterdDir: string; volumes: Record<string, FilterEntry>; }
 
@@ -335,13 +337,13 @@ function fuseVolfileOf(file: string): string | undefined {
  * same name and type already there is cut out first. */
 export function applyFilter(text: string, source: string, volname: string, e: FilterEntry): string {
   let vf = Volfile.parse(text, source);
-  const old = vf.get(e.name);
+  const old = vf.get(e.name), type = e.type ?? 'features/glujs';
   if (old) {
-    if (old.type !== 'features/glujs') throw new VolfileError(`${source} already has a volume '${e.name}' of type ${old.type}`);
+    if (old.type !== 'features/glujs' && old.type !== type) throw new VolfileError(`${source} already has a volume '${e.name}' of type ${old.type}`);
     vf = vf.remove(e.name);
   }
   const pos = 'default' in e.position ? { default: true as const, volname } : e.position;
-  return vf.insert({ name: e.name, type: 'features/glujs', options: [['module', e.module], ...e.options] }, pos).toString();
+  return vf.insert({ name: e.name, type, options: [['module', e.module], ...e.options] }, pos).toString();
 }
 
 function cmdFilterRun(argv: string[]): number {
@@ -391,7 +393,7 @@ export function regenerate(gd: Glusterd, volname: string): string {
 
 function cmdFilterInstall(argv: string[]): number {
   const cmd = 'glujs filter install';
-  const p = parseArgs(argv, { flags: ['top', 'no-regenerate'], values: ['volume', 'module', 'name', 'below', 'above', 'glusterd-dir', 'glusterd-sock'], multi: ['option'] }, cmd);
+  const p = parseArgs(argv, { flags: ['top', 'no-regenerate'], values: ['volume', 'module', 'name', 'type', 'below', 'above', 'glusterd-dir', 'glusterd-sock'], multi: ['option'] }, cmd);
   if (p.pos.length) throw new UsageError(`${cmd}: unexpected argument ${p.pos[0]}`);
   const volname = p.values.get('volume');
   if (!volname) throw new UsageError(`${cmd}: --volume V is required`);
@@ -401,6 +403,9 @@ function cmdFilterInstall(argv: string[]): number {
   const position = positionArgs(p, cmd);
   const name = p.values.get('name') ?? `${volname}-glujs`;
   if (/[\s"\\#]/.test(name)) throw new UsageError(`${cmd}: invalid --name ${JSON.stringify(name)}`);
+  const type = p.values.get('type');
+  if (type !== undefined && (!/^[a-z]+\/[\w.-]+$/.test(type) || !fs.existsSync(path.join(xlatorDir(), `${type}.so`))))
+    throw new UsageError(`${cmd}: --type ${JSON.stringify(type)}: no such xlator in ${xlatorDir()}`);
   const gd = glusterdFrom(p);
   const up = reachable(gd);
   const fp = filterPaths(workdirOf(p, gd));
@@ -412,7 +417,7 @@ function cmdFilterInstall(argv: string[]): number {
   }
   // check now that the current volfiles take the insertion, rather than in glusterd's filter run
   const volDir = path.join(fp.workdir, 'vols', volname);
-  const entry: FilterEntry = { module, name, options, position };
+  const entry: FilterEntry = { module, name, options, position, ...(type ? { type } : {}) };
   for (const f of fs.existsSync(volDir) ? fs.readdirSync(volDir) : []) {
     const file = path.join(volDir, f);
     if (fuseVolfileOf(file) !== volname) continue;
@@ -509,7 +514,7 @@ const USAGE = `usage:
                 --module PATH [--name NAME] [--option key=value ...]
                 [--below VOL | --above VOL | --top] [-o OUT]
   glujs filter install --volume V --module PATH [--option key=value ...] [--name NAME]
-                [--below VOL | --above VOL | --top] [--no-regenerate]
+                [--below VOL | --above VOL | --top] [--no-regenerate] [--type XLATOR-TYPE]
                 [--glusterd-dir DIR] [--glusterd-sock FILE]
   glujs filter uninstall [--volume V] [--no-regenerate] [--glusterd-dir DIR] [--glusterd-sock FILE]
   glujs filter list`;
