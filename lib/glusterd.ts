@@ -29,7 +29,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { onProcessExit, mountType } from './testing';
+import { onProcessExit, mountType, daemonEnv } from './testing';
 
 export const GLUSTERD_PORT = 24007;
 
@@ -300,7 +300,8 @@ export async function startGlusterd(opts: GlusterdOptions = {}): Promise<Gluster
   let stopping: Promise<void> | undefined;
   try {
     const brickHost = opts.brickHost ?? await defaultBrickHost();
-    const r = await run('glusterd', ['-f', volfile, '-p', pidFile, '-l', log], 60000);
+    // the bricks glusterd spawns inherit its environment (GLUJS_DAEMON_PRELOAD: ASan)
+    const r = await run('glusterd', ['-f', volfile, '-p', pidFile, '-l', log], 60000, daemonEnv());
     let ok = false;
     for (const end = Date.now() + 30000; Date.now() < end; await sleep(100)) {
       s.glusterdPid ||= readPid(pidFile);
@@ -401,7 +402,7 @@ async function mount(g: Glusterd, s: State, volname: string, extra: string[]): P
   const log = `${dir}.log`, pidFile = `${dir}.pid`;
   const m = { pidFile, pid: 0 };
   s.mounts.set(dir, m);
-  const r = await run('glusterfs', ['--volfile-server=127.0.0.1', `--volfile-id=${volname}`, '-l', log, '--pid-file', pidFile, ...extra, dir], 30000);
+  const r = await run('glusterfs', ['--volfile-server=127.0.0.1', `--volfile-id=${volname}`, '-l', log, '--pid-file', pidFile, ...extra, dir], 30000, daemonEnv());
   let ok = false;
   for (const end = Date.now() + 20000; Date.now() < end && r.code === 0; await sleep(50)) {
     m.pid ||= readPid(pidFile);

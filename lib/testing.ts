@@ -70,7 +70,7 @@ interface Run { code: number | null; out: string; err: string; }
 
 /** The daemons' environment: ours, plus GLUJS_DAEMON_PRELOAD / GLUJS_DAEMON_ASAN_OPTIONS
  * (scripts/test-asan.sh uses them to run only the daemons under AddressSanitizer). */
-function daemonEnv(): NodeJS.ProcessEnv {
+export function daemonEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   if (process.env.GLUJS_DAEMON_PRELOAD) env.LD_PRELOAD = process.env.GLUJS_DAEMON_PRELOAD;
   if (process.env.GLUJS_DAEMON_ASAN_OPTIONS) env.ASAN_OPTIONS = process.env.GLUJS_DAEMON_ASAN_OPTIONS;

@@ -16,23 +16,31 @@ bash scripts/setup.sh
 tree=$(mktemp -d /tmp/glujs-asan-tree.XXXXXX)
 logdir=$(mktemp -d /tmp/glujs-asan.XXXXXX)
 XLATORDIR=$(node -e "console.log(require('./dist/lib/cli.js').xlatorDir())")
-cleanup() { rm -f "$XLATORDIR/features/glujs-asan.so"; rm -rf "$tree" "$logdir"; }
+links=("$XLATORDIR/features/glujs-asan.so" "$XLATORDIR/user/glujs-asan.so")
+cleanup() { rm -f "${links[@]}"; rm -rf "$tree" "$logdir"; }
 trap cleanup EXIT
 if [ -n "${GLUJS_ASAN_KEEP:-}" ]; then
-  cleanup() { rm -f "$XLATORDIR/features/glujs-asan.so"; rm -rf "$tree"; echo "ASan logs kept in $logdir" >&2; }
+  cleanup() { rm -f "${links[@]}"; rm -rf "$tree"; echo "ASan logs kept in $logdir" >&2; }
 fi
 cp -r native binding.gyp package.json "$tree/"
 for d in node_modules deps dist; do ln -s "$ROOT/$d" "$tree/$d"; done
 GLUJS_ASAN=1 GLUJS_BUILD_ROOT="$tree" bash scripts/build-native.sh
 [ "$(nm -D "$tree/build/Release/glujs.node" | grep -c __asan_init)" -gt 0 ] || { echo "the ASan build has no ASan in it" >&2; exit 1; }
-ln -sf "$tree/build/Release/glujs.node" "$XLATORDIR/features/glujs-asan.so"
+# features/ for volfiles and glujs filter --type, user/ for glusterd's user.xlator.glujs-asan
+for l in "${links[@]}"; do ln -sf "$tree/build/Release/glujs.node" "$l"; done
 
 export GLUJS_TYPE=features/glujs-asan GLUJS_SANITIZED=1
 export GLUJS_DAEMON_PRELOAD=$(readlink -f "$(gcc -print-file-name=libasan.so)")
 # GlusterFS installs its own SEGV handler; ASan reports first. The full
-# (slow) unwinder gives every leak its whole stack for the triage.
+# (slow) unwinder gives every leak its whole stack for the triage. glusterd
+# passes the preload on to every program it runs (gsyncd is Python): log_exe_name
+# tells the triage whose log is whose, and exitcode=0 keeps a leak report from
+# turning a helper's exit status into a failure (the triage judges the reports).
+# halt_on_error=0 lets a process go on after an error its interceptors find
+# (glusterd 10.3 reads freed memory in `volume reset`); glujs's own
+# instrumented code still stops at its first error, and every report is judged.
 leaks=${GLUJS_LSAN:-1}
-export GLUJS_DAEMON_ASAN_OPTIONS="detect_leaks=$leaks:log_path=$logdir/asan:allow_user_segv_handler=1:detect_odr_violation=0:fast_unwind_on_malloc=0"
+export GLUJS_DAEMON_ASAN_OPTIONS="detect_leaks=$leaks:log_path=$logdir/asan:log_exe_name=1:exitcode=0:halt_on_error=0:allow_user_segv_handler=1:detect_odr_violation=0:fast_unwind_on_malloc=0"
 status=0
 if [ $# -eq 0 ]; then set -- dist/test/*.test.js dist/test/stress/*.test.js; fi  # = npm test
 node --test --test-concurrency=1 "$@" || status=$?

@@ -17,10 +17,11 @@ const leak = (kind: 'Direct' | 'Indirect', bytes: number, frames: string[]) =>
 const FUSE_IOBUF = ['__gf_malloc (/lib/x86_64-linux-gnu/libglusterfs.so.0+0x4a901)', 'iobuf_get2 (/lib/x86_64-linux-gnu/libglusterfs.so.0+0x4e71d)',
   ' (/usr/lib/x86_64-linux-gnu/glusterfs/10.3/xlator/mount/fuse.so+0x1d468)', 'start_thread nptl/pthread_create.c:442'];
 
-function triage(logs: string[]): { status: number; out: string } {
+/** logs: text, or [exe, text] for a log named asan.<exe>.<pid> (ASAN_OPTIONS log_exe_name=1). */
+function triage(logs: (string | [string, string])[]): { status: number; out: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glujs-triage-'));
   try {
-    logs.forEach((text, i) => fs.writeFileSync(path.join(dir, `asan.${1000 + i}`), text));
+    logs.forEach((l, i) => fs.writeFileSync(path.join(dir, typeof l === 'string' ? `asan.${1000 + i}` : `asan.${l[0]}.${1000 + i}`), typeof l === 'string' ? l : l[1]));
     try {
       return { status: 0, out: execFileSync(process.execPath, [SCRIPT, dir], { encoding: 'utf8' }) };
     } catch (e) {
@@ -61,4 +62,21 @@ test('any AddressSanitizer error fails', () => {
   const r = triage(['==4242==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010\n']);
   assert.equal(r.status, 1, r.out);
   assert.match(r.out, /sanitizer error: .*heap-use-after-free/);
+});
+
+test('leaks of programs that run no glujs code (glusterd, its Python helpers) are counted, not judged, unless glujs is in them', () => {
+  const py = leak('Direct', 9240, ['PyType_Ready (/usr/bin/python3.11+0x501286)']);
+  const clean = triage([['python3', HEAD + py], ['glusterfs', HEAD + leak('Direct', 124, FUSE_IOBUF)]]);
+  assert.equal(clean.status, 0, clean.out);
+  assert.match(clean.out, /not judged: python3 \(runs no glujs code\): 1 record\(s\), 9240 bytes/);
+  const inDaemon = triage([['glusterfsd', HEAD + py]]);
+  assert.equal(inDaemon.status, 1, 'the same leak in a GlusterFS daemon is judged');
+  const withGlujs = triage([['glusterd', HEAD + leak('Direct', 88, ['napi_create_reference', 'JsAttach ../native/node/binding.cc:745'])]]);
+  assert.equal(withGlujs.status, 1, withGlujs.out);
+  assert.match(withGlujs.out, /ours: 1 record/);
+  const uaf = '==4242==ERROR: AddressSanitizer: heap-use-after-free on address 0x6060\nREAD of size 1\n    #0 0x7f in strncmp\n    #1 0x7f  (/usr/lib/x86_64-linux-gnu/glusterfs/10.3/xlator/mgmt/glusterd.so+0x38982)\n\nSUMMARY: AddressSanitizer: heap-use-after-free\n';
+  const gdError = triage([['glusterd', uaf]]);
+  assert.equal(gdError.status, 0, gdError.out);
+  assert.match(gdError.out, /not judged: sanitizer error in a program that runs no glujs code: .*heap-use-after-free/);
+  assert.equal(triage([['glusterfsd', uaf]]).status, 1, 'the same error in a brick is judged');
 });
