@@ -17,12 +17,14 @@ export GLUJS_STRESS=${GLUJS_STRESS:-full}
 export GLUJS_WRITE_RESULTS=1
 if [ $# -eq 0 ]; then set -- dist/test/stress/*.test.js; fi
 out=bench/results/stress.md
+# read before "$out" is rewritten, which would count as a local change
+dirty=$(git diff --quiet -- . ":(exclude)$out" 2>/dev/null || echo ' (with local changes)')
 log=$(mktemp /tmp/glujs-stress.XXXXXX.log)
 mkdir -p bench/results
 {
   echo "# glujs stress suite"
   echo
-  echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+  echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$dirty"
   echo "- host: $(uname -r), $(nproc) CPUs, $(node --version), $(fio --version), dbench $(dbench --help 2>&1 | sed -n 's/^dbench version \([^ ]*\).*/\1/p'), glusterfs $(glusterfs --version | sed -n '1s/^glusterfs \([^ ]*\).*/\1/p')"
   echo "- command: \`GLUJS_STRESS=$GLUJS_STRESS node --test --test-concurrency=1 $*\` (scripts/test-stress.sh)"
   echo "- load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
