@@ -414,6 +414,9 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
       await until(() => grep(vol.brickLog(), new RegExp(`0-gjb-${UX}: reloaded translator module .*fixtures/hide\\.ts`)).length === 1, 10000, 'reload');
       await sleep(1200);
       assert.deepEqual(await ls(d), ['hidden-a'], 'prefix=shown: "shown" hidden, "hidden-a" visible');
+      // glujs's own options that an instance takes at start reach the new one too
+      await vol.set(`user.xlator.${UX}.watchdog`, '7');
+      await until(() => grep(vol.brickLog(), new RegExp(`0-gjb-${UX}: reloaded translator module .*fixtures/hide\\.ts \\(watchdog 7s\\)`)).length === 1, 10000, 'a reload with watchdog 7');
     });
 
     // removal: 10.3 refuses to reset one user.* key; `volume reset V` (all options) works

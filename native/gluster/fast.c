@@ -241,8 +241,9 @@ learn_cbk(call_frame_t *frame, void *cookie, xlator_t *this, int32_t op_ret, int
 {
     learn_t *l = cookie;
     gj_fast_t *f = fast_of(this);
-    if (op_ret < 0 && op_errno == ENOENT && f && f->learn_ttl_ms) {
-        gj_fast_add_negative(this, l->pargfid, l->name, l->gen, f->learn_ttl_ms);
+    uint32_t ttl = f ? __atomic_load_n(&f->learn_ttl_ms, __ATOMIC_ACQUIRE) : 0;
+    if (op_ret < 0 && op_errno == ENOENT && ttl) {
+        gj_fast_add_negative(this, l->pargfid, l->name, l->gen, ttl);
         GF_ATOMIC_INC(f->learnt);
     }
     free(l);
@@ -256,7 +257,8 @@ gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc, dict_t *xdata)
     gj_fast_t *f = fast_of(this);
     const uint8_t *pgfid;
     int hit = 0;
-    if (!f || (!f->ndirs && !f->learn_ttl_ms) || !loc->name || !*loc->name)
+    uint32_t learn_ttl = f ? __atomic_load_n(&f->learn_ttl_ms, __ATOMIC_ACQUIRE) : 0;
+    if (!f || (!f->ndirs && !learn_ttl) || !loc->name || !*loc->name)
         return 0;
     pgfid = !gf_uuid_is_null(loc->pargfid) ? loc->pargfid : loc->parent ? loc->parent->gfid : NULL;
     if (!pgfid)
@@ -280,7 +282,7 @@ gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc, dict_t *xdata)
         STACK_UNWIND_STRICT(lookup, frame, -1, ENOENT, NULL, NULL, NULL, NULL);
         return 1;
     }
-    if (f->learn_ttl_ms) {
+    if (learn_ttl) {
         /* the learn rule: wind here, learn an ENOENT in the callback; the
          * generation is taken before the wind, as JS would */
         size_t n = strlen(loc->name);

@@ -235,7 +235,8 @@ reload(xlator_t *this, dict_t *options, const char *module)
         priv->module = gf_strdup(module);
     }
     module_mtime(priv->module, &priv->module_mtime);
-    gf_log(this->name, GF_LOG_INFO, "reloaded translator module %s", priv->module);
+    gf_log(this->name, GF_LOG_INFO, "reloaded translator module %s (watchdog %lds)", priv->module,
+           (long)priv->watchdog_s);
     if (old)
         retire(this, old, 0);
     return 0;
@@ -352,6 +353,8 @@ gj_reconfigure(xlator_t *this, dict_t *options)
     int ret = 0;
     GF_OPTION_RECONF("handler-timeout", timeout_s, options, time, out);
     GF_OPTION_RECONF("max-pending", priv->max_pending, options, uint64, out);
+    /* an instance takes its watchdog at start: a change reloads (the signature) */
+    GF_OPTION_RECONF("watchdog", priv->watchdog_s, options, time, out);
     priv->timeout_ms = (uint32_t)timeout_s * 1000;
     GF_OPTION_RECONF("module", module, options, path, out);
     module_mtime(module, &m);
@@ -464,6 +467,7 @@ gj_dump_priv(xlator_t *this)
     gf_proc_dump_write("module", "%s", priv->module);
     gf_proc_dump_write("built_for", "%s", GJ_BUILT_FOR);
     gf_proc_dump_write("handler_timeout_ms", "%u", priv->timeout_ms);
+    gf_proc_dump_write("watchdog_ms", "%" PRIu64, (uint64_t)priv->watchdog_s * 1000);
     gf_proc_dump_write("fops_to_js", "%" PRIu64, GF_ATOMIC_GET(priv->fops_in));
     gf_proc_dump_write("fops_failed", "%" PRIu64, GF_ATOMIC_GET(priv->fops_failed));
     gf_proc_dump_write("timeouts", "%" PRIu64, GF_ATOMIC_GET(priv->timeouts));
