@@ -20,6 +20,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startVolume, seededRandom, type Volume, type XlatorSpec } from '../lib/testing';
+import { sleep, sleepSync } from '../lib/proc';
 
 const ROOT = path.resolve(__dirname, '..', '..'); // run from dist/bench
 const PROXY_JS = path.join(__dirname, 'delay-proxy.js');
@@ -36,8 +37,6 @@ const log = (s: string) => process.stderr.write(s + '\n');
 const T0 = Date.now();
 const loads: number[] = []; // 1-min load average after every round
 const load1 = () => Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 // ---------------------------------------------------------------- arguments
 class UsageError extends Error {}

@@ -18,9 +18,7 @@ const SLOTS = ['features/glujs.so', 'user/glujs.so'];
 
 /** GlusterFS's XLATORDIR for the installed version (`glusterfs --version`). */
 export function xlatorDir(): string {
-  const out = execFileSync('glusterfs', ['--version'], { encoding: 'utf8' });
-  const version = /glusterfs (\d+\.\d+)/.exec(out)?.[1];
-  if (!version) throw new Error(`cannot tell the GlusterFS version from: ${out.split('\n')[0]}`);
+  const version = glusterVersion().split('.').slice(0, 2).join('.');
   for (const lib of ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib']) {
     const dir = path.join(lib, 'glusterfs', version, 'xlator');
     if (fs.existsSync(dir)) return dir;

@@ -23,13 +23,14 @@
  * - Bricks listen on a unix socket in /var/run/gluster (`-S`), removed at stop.
  * @packageDocumentation
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { onProcessExit, mountType, daemonEnv } from './testing';
+import { onProcessExit } from './testing';
+import { daemonEnv, keepEnv, mountType, readPid, readText, run, sleep, sleepSync, unmount, type Run } from './proc';
 
 export const GLUSTERD_PORT = 24007;
 
@@ -53,7 +54,7 @@ export interface GlusterdOptions {
   keep?: boolean;
 }
 
-export interface Run { code: number | null; out: string; err: string; }
+export type { Run };
 
 /** A FUSE mount of a glusterd volume (fetched with --volfile-server). */
 export interface Mount {
@@ -104,20 +105,6 @@ export class GlusterdError extends Error {
   constructor(message: string) { super(message); this.name = 'GlusterdError'; }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-const readText = (f: string) => { try { return fs.readFileSync(f, 'utf8'); } catch { return ''; } };
-const keepEnv = () => process.env.GLUJS_KEEP === '1';
-
-function run(cmd: string, args: string[], timeout = 30000, env?: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout, killSignal: 'SIGKILL', env, maxBuffer: 64 << 20 }, (e, out, err) => {
-      const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
-      const spawnErr = e && typeof e.code === 'string' ? e.message : '';
-      resolve({ code, out: String(out), err: String(err || spawnErr) });
-    });
-  });
-}
 
 /** argv of a live, non-zombie process ([] if gone). */
 function cmdline(pid: number): string[] {
@@ -127,7 +114,6 @@ function cmdline(pid: number): string[] {
 }
 /** Is `pid` alive and one of ours: its command line mentions our directory. */
 const ours = (pid: number, dir: string) => cmdline(pid).some((a) => a.includes(dir));
-const readPid = (f: string) => parseInt(readText(f).trim(), 10) || 0;
 
 
 function portBusy(port: number): Promise<boolean> {
@@ -330,9 +316,7 @@ export async function startGlusterd(opts: GlusterdOptions = {}): Promise<Gluster
 
 async function teardown(g: Glusterd, s: State): Promise<void> {
   // mounts first: a client holds the volume open
-  await Promise.all([...s.mounts.keys()].map(async (m) => {
-    if (mountType(m) && (await run('umount', [m], 10000)).code !== 0 && mountType(m)) await run('umount', ['-l', m], 10000);
-  }));
+  await Promise.all([...s.mounts.keys()].map(unmount));
   await Promise.all([...s.mounts.values()].map((m) => killPid(m.pid || readPid(m.pidFile), s.dir, 2000)));
   if (ours(s.glusterdPid, s.dir)) {
     for (const v of s.volumes) {
@@ -423,7 +407,7 @@ async function mount(g: Glusterd, s: State, volname: string, extra: string[]): P
     },
     rssKb: () => parseInt(/^VmRSS:\s+(\d+)/m.exec(readText(`/proc/${m.pid}/status`))?.[1] ?? '0', 10),
     unmount: () => (unmounting ??= (async () => {
-      if (mountType(dir) && (await run('umount', [dir], 10000)).code !== 0 && mountType(dir)) await run('umount', ['-l', dir], 10000);
+      await unmount(dir);
       await killPid(m.pid, g.dir, 3000);
       s.mounts.delete(dir);
     })()),

@@ -10,12 +10,15 @@
  * `path=` in `/var/run/gluster/glusterdump.<pid>.options`; default `/var/run/gluster`.
  * @packageDocumentation
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
+import { daemonEnv, keepEnv, mountType, readPid, readText, run, sleep, sleepSync, unmount } from './proc';
+
+export { mountType };
 
 /** One translator in a volfile. `name` is its volume name (unique per graph). */
 export interface XlatorSpec { name: string; type: string; options?: Record<string, string | number | boolean>; }
@@ -62,30 +65,6 @@ export class VolumeStartError extends Error {
 }
 
 const DUMP_OPTIONS_DIR = '/var/run/gluster'; // compiled into libglusterfs (DEFAULT_VAR_RUN_DIRECTORY)
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-const readText = (f: string) => { try { return fs.readFileSync(f, 'utf8'); } catch { return ''; } };
-
-interface Run { code: number | null; out: string; err: string; }
-
-/** The daemons' environment: ours, plus GLUJS_DAEMON_PRELOAD / GLUJS_DAEMON_ASAN_OPTIONS
- * (scripts/test-asan.sh uses them to run only the daemons under AddressSanitizer). */
-export function daemonEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  if (process.env.GLUJS_DAEMON_PRELOAD) env.LD_PRELOAD = process.env.GLUJS_DAEMON_PRELOAD;
-  if (process.env.GLUJS_DAEMON_ASAN_OPTIONS) env.ASAN_OPTIONS = process.env.GLUJS_DAEMON_ASAN_OPTIONS;
-  return env;
-}
-/** Run a command; never rejects (code null = could not start or timed out). */
-function run(cmd: string, args: string[], timeout = 15000, env?: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout, killSignal: 'SIGKILL', env }, (e, out, err) => {
-      const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
-      const spawnErr = e && typeof e.code === 'string' ? e.message : ''; // e.g. ENOENT
-      resolve({ code, out: String(out), err: String(err || spawnErr) });
-    });
-  });
-}
 
 /** A daemon this harness started, identified by the pid file it was told to write. */
 interface Proc { pidFile: string; pid: number; }
@@ -93,16 +72,6 @@ interface Proc { pidFile: string; pid: number; }
 function owned(p: Proc): boolean {
   if (!p.pid) p.pid = readPid(p.pidFile);
   return p.pid > 0 && readText(`/proc/${p.pid}/cmdline`).split('\0').includes(p.pidFile);
-}
-function readPid(pidFile: string): number { return parseInt(readText(pidFile).trim(), 10) || 0; }
-/** Type of the filesystem mounted exactly at `dir`, from /proc/mounts. */
-export function mountType(dir: string): string | undefined {
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  for (const line of readText('/proc/mounts').split('\n')) {
-    const f = line.split(' ');
-    if (f.length > 2 && unescape(f[1]) === dir) return f[2];
-  }
-  return undefined;
 }
 /** The last 20 error/critical lines of a log (or its last 20 lines if it has none). */
 function logReport(file: string): string {
@@ -146,7 +115,6 @@ function checkNames(graph: XlatorSpec[], where: string): void {
 interface State { dir: string; mounts: string[]; procs: Proc[]; optFiles: Set<string>; }
 const live = new Set<State>();
 let hooked = false;
-const keepEnv = () => process.env.GLUJS_KEEP === '1';
 
 /** Synchronous last-resort teardown for process exit / fatal signals. */
 function teardownSync(s: State): void {
@@ -204,10 +172,7 @@ async function stopProc(p: Proc, graceMs: number): Promise<void> {
   await waitDead(p, 2000);
 }
 async function teardown(s: State, keep: boolean): Promise<void> {
-  await Promise.all(s.mounts.map(async (m) => {
-    if (!mountType(m)) return;
-    if ((await run('umount', [m], 10000)).code !== 0 && mountType(m)) await run('umount', ['-l', m], 10000);
-  }));
+  await Promise.all(s.mounts.map(unmount));
   const brick = s.procs[0];
   await Promise.all(s.procs.slice(1).map((p) => stopProc(p, 2000))); // clients exit by themselves on unmount
   if (brick) await stopProc(brick, 0);

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { ROOT } from '../util';
+import { ROOT, sleep } from '../util';
+import { mountType } from '../../lib/testing';
 
 export const FULL = process.env.GLUJS_STRESS === 'full';
 export const MODE = FULL ? 'full' : 'fast';
@@ -90,10 +91,7 @@ export async function waitExit(pid: number, timeoutMs: number): Promise<number> 
 }
 
 /** Whether anything is mounted exactly at dir (/proc/mounts). */
-export function mounted(dir: string): boolean {
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => unescape(l.split(' ')[1] ?? '') === dir);
-}
+export const mounted = (dir: string): boolean => mountType(dir) !== undefined;
 
 /** sha256 of a file, streamed. */
 export function sha256File(file: string): Promise<string> {
@@ -151,7 +149,7 @@ export function inFlight(dump: string, name: string): number {
   return Math.max(s.pending ?? -1, s.js_ops_in_flight ?? -1) >= 0 ? Math.max(s.pending ?? 0, s.js_ops_in_flight ?? 0) : NaN;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 /** Host facts for a report header. */
 export function hostLine(): string {
