@@ -33,12 +33,11 @@ const ours = (frame) => /glujs[\w.-]*\.(node|so)|\/native\/(gluster|node|gen)\//
 const piles = { ours: [], known: new Map(), unknown: [], others: new Map() };
 /** Programs glujs runs in: their leaks are judged. Logs without an exe name are judged too. */
 const HOSTS = new Set(['glusterfs', 'glusterfsd']);
-let errors = [], othersErrors = [], files = 0, processes = new Set();
+let errors = [], othersErrors = [], files = 0;
 for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
   const text = fs.readFileSync(path.join(dir, f), 'utf8');
   const exe = /^[^.]+\.(.+)\.\d+$/.exec(f)?.[1];
   files++;
-  processes.add(f.replace(/^.*\./, ''));
   // an error report runs from its ERROR line to its SUMMARY line
   for (const m of text.matchAll(/ERROR: (\w+Sanitizer): ([^\n]*)([\s\S]*?)(?=\nSUMMARY:|$)/g)) {
     if (m[1] === 'LeakSanitizer' && m[2].startsWith('detected memory leaks')) continue;
