@@ -92,6 +92,9 @@ export interface Logger {
  * invalidates them. Race-free by generations: take `gen()` before winding the
  * lookup whose reply you learn from, and pass it back; an invalidation of the
  * same parent in between makes the native side refuse the stale answer.
+ * The one invalidation the native side makes by itself: an upcall from the
+ * brick drops the answers for the directories it names as it arrives, before
+ * `notify` sees it. The table answers lookups with or without a `lookup` method.
  */
 export interface FastPath {
   /** The current generation (take it before winding). */

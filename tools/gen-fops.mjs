@@ -150,9 +150,9 @@ static void gj_unwind_${f.name}(call_frame_t *frame, const gj_val_t *r)
 static int32_t gj_fop_${f.name}(call_frame_t *frame, xlator_t *this, ${decl(f.args)})
 {
     gj_val_t a[${na}];
-    if (!gj_handled(this, ${f.code}))
+${f.name === 'lookup' ? `    if (gj_fast_lookup(frame, this, loc, xdata)) /* the native table, with or without a JS lookup */\n        return 0;\n` : ''}    if (!gj_handled(this, ${f.code}))
         goto wind;
-${f.name === 'lookup' ? `    if (gj_fast_lookup(frame, this, loc, xdata))\n        return 0;\n` : ''}${f.args.fields.map((p) => '    ' + pack(p, 'a')).join('\n')}
+${f.args.fields.map((p) => '    ' + pack(p, 'a')).join('\n')}
     if (gj_fop_enter(frame, this, ${f.code}, a) == 0)
         return 0;
 wind:

@@ -7,7 +7,11 @@
  * that may make a name exist bumps the generation and stamps the parent with it,
  * and an answer JS learnt from a lookup wound before that change (it carries
  * the older generation it took before winding) is refused, as nl-cache does
- * with its time stamps. */
+ * with its time stamps. One fact the C side acts on by itself: an upcall from
+ * the brick (another client changed a directory) drops what the table holds
+ * for the directories it names at once, on the thread that received it; JS
+ * hears of it a thread hop later, and until then a name another client had
+ * just created would still be answered ENOENT. */
 #include "glue.h"
 #include <time.h>
 
@@ -385,6 +389,38 @@ gj_fast_invalidate(void *xl, const uint8_t pargfid[16], const char *name)
         }
     }
     pthread_rwlock_unlock(&f->lock);
+}
+
+void
+gj_fast_upcall(void *xl, const uint8_t gfid[16], const uint8_t pargfid[16],
+               const uint8_t oldpargfid[16])
+{
+    gj_fast_t *f = fast_of(xl);
+    const uint8_t *g[3] = {pargfid, oldpargfid, gfid};
+    uint64_t gen;
+    int dropped = 0;
+    if (!f || (!f->ndirs && !__atomic_load_n(&f->learn_ttl_ms, __ATOMIC_ACQUIRE)))
+        return; /* nothing held, nothing being learnt */
+    gen = __atomic_add_fetch(&f->gen, 1, __ATOMIC_SEQ_CST);
+    pthread_rwlock_wrlock(&f->lock);
+    for (int i = 0; i < 3; i++) {
+        if (gf_uuid_is_null(g[i]))
+            continue;
+        /* the parents get a record even if they had none, so that a learn
+         * wound before now cannot add; the inode itself only if it is a
+         * directory the table knows */
+        fdir_t *d = i < 2 ? dir_get(f, g[i]) : *dir_slot(f, g[i]);
+        if (!d)
+            continue;
+        d->inval_gen = gen;
+        ns_free(&d->neg, &f->names);
+        ns_free(&d->present, &f->names);
+        d->complete = 0;
+        dropped = 1;
+    }
+    pthread_rwlock_unlock(&f->lock);
+    if (dropped)
+        GF_ATOMIC_INC(f->invalidations);
 }
 
 void
