@@ -14,7 +14,8 @@ say() { printf 'glujs setup: %s\n' "$*" >&2; }
 APT_PKGS=(glusterfs-server glusterfs-client libglusterfs-dev liburcu-dev libuv1-dev
   uuid-dev libssl-dev node-acorn node-undici node-cjs-module-lexer
   libbrotli1 libc-ares2 libicu72 libnghttp2-14 zlib1g attr psmisc iproute2 binutils
-  fio dbench)  # the last two: the integrity tests (fast mode in npm test)
+  fio dbench  # the integrity tests (fast mode in npm test)
+  pkg-config)  # test/gfapi: the gfapi probe's build flags
 [ -n "${GLUJS_EXTRA_APT:-}" ] && APT_PKGS+=($GLUJS_EXTRA_APT)
 missing=()
 for p in "${APT_PKGS[@]}"; do

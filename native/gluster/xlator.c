@@ -337,9 +337,10 @@ gj_fini(xlator_t *this)
         usleep(10000); /* retire threads hold this->private */
     pthread_mutex_lock(&priv->reload_lock);
     gj_js_free(priv->js); /* runs fini(), fails what JS still had */
+    priv->js = NULL;
     pthread_mutex_unlock(&priv->reload_lock);
+    gj_ops_stop(this); /* joins the timer thread, which reads this->private */
     this->private = NULL;
-    gj_ops_stop(this);
     free_private(priv);
 }
 
