@@ -6,7 +6,8 @@
 //   known:   no glujs frame, and the stack matches an entry of
 //            scripts/lsan-known.txt (GlusterFS's or OpenSSL's own, each with
 //            its reason and the run that showed it happens without glujs);
-//   unknown: anything else in a GlusterFS daemon (glusterfs, glusterfsd): a
+//   unknown: anything else in a program glujs runs in (glusterfs,
+//            glusterfsd, and test/gfapi's gfapi client glujs-gfapi-probe): a
 //            failure until someone looks at it;
 //   others:  leaks with no glujs frame in programs that never run glujs code
 //            (glusterd and the helpers it starts, which inherit the preload;
@@ -32,7 +33,7 @@ const ours = (frame) => /glujs[\w.-]*\.(node|so)|\/native\/(gluster|node|gen)\//
 
 const piles = { ours: [], known: new Map(), unknown: [], others: new Map() };
 /** Programs glujs runs in: their leaks are judged. Logs without an exe name are judged too. */
-const HOSTS = new Set(['glusterfs', 'glusterfsd']);
+const HOSTS = new Set(['glusterfs', 'glusterfsd', 'glujs-gfapi-probe']);
 let errors = [], othersErrors = [], files = 0;
 for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
   const text = fs.readFileSync(path.join(dir, f), 'utf8');

@@ -237,7 +237,7 @@ function snapshot(dir = '/var/lib/glusterd'): string[] {
 }
 
 // under the sanitizers (npm run test:asan) every daemon is several times slower
-describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '1' ? 900_000 : 240_000 }, () => {
+describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '1' ? 1_800_000 : 240_000 }, () => {
   let gd: Glusterd;
   const filterArgs = () => ['--glusterd-sock', gd.sock];
   const varLib = snapshot();

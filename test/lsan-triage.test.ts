@@ -80,3 +80,13 @@ test('leaks of programs that run no glujs code (glusterd, its Python helpers) ar
   assert.match(gdError.out, /not judged: sanitizer error in a program that runs no glujs code: .*heap-use-after-free/);
   assert.equal(triage([['glusterfsd', uaf]]).status, 1, 'the same error in a brick is judged');
 });
+
+test('the gfapi test client (glujs-gfapi-probe) is judged like a daemon: libgfapi\'s own leaks are known, others fail', () => {
+  const ctx = ['glusterfs_ctx_new (/lib/x86_64-linux-gnu/libglusterfs.so.0+0x76609)', 'glfs_new (/lib/x86_64-linux-gnu/libgfapi.so.0+0xc7f0)', 'main (/tmp/glujs-gfapi-probe+0x17cd)'];
+  const known = triage([['glujs-gfapi-probe', HEAD + leak('Direct', 130, ctx)]]);
+  assert.equal(known.status, 0, known.out);
+  assert.match(known.out, /known {2}gfapi-ctx: 1 record/);
+  const other = triage([['glujs-gfapi-probe', HEAD + leak('Direct', 64, ['__gf_calloc (/lib/x86_64-linux-gnu/libglusterfs.so.0+0x4a10e)', 'dict_new (/lib/x86_64-linux-gnu/libglusterfs.so.0+0x1234)'])]]);
+  assert.equal(other.status, 1, other.out);
+  assert.match(other.out, /unknown: 1 record/);
+});
