@@ -21,6 +21,8 @@ import { fixture, glujs, alive, sleep, ROOT } from './util';
 const XL = 'fm';
 const HANDLER_TIMEOUT_S = 2;
 const WATCHDOG_S = 1;
+/** The oom cell's handler-timeout: the heap limit must come first. */
+const OOM_TIMEOUT_S = process.env.GLUJS_SANITIZED === '1' ? 12 : 4;
 /** A fault's fop must complete within handler-timeout + 1 s. */
 const deadlineMs = (f: Fault) => Number(f.options?.['handler-timeout'] ?? HANDLER_TIMEOUT_S) * 1000 + 1000;
 /** Past this a fop counts as hung (the test stops waiting for it). */
@@ -105,9 +107,9 @@ const FAULTS: Fault[] = [
     cause: (f) => failed(f, 'Input/output error', `the JS environment was restarted: JS ran synchronously for more than ${WATCHDOG_S * 1000} ms`),
     manyLines: 'also: the watchdog line, "restarting the JS environment", and one line per queued fop' },
   // heap-limit is small and handler-timeout longer here, so that the heap limit (not the timeout) ends the fop
-  // even on a loaded machine
-  { kind: 'oom', what: 'allocates until the V8 heap limit (heap-limit 256MB, handler-timeout 4 s, watchdog 5 s)',
-    expect: all(EIO), restarts: true, options: { 'handler-timeout': 4, watchdog: 5, 'heap-limit': '256MB' }, settle: oomOutcome,
+  // even on a loaded machine (under ASan, filling 256 MB takes about 5 s)
+  { kind: 'oom', what: `allocates until the V8 heap limit (heap-limit 256MB, handler-timeout ${OOM_TIMEOUT_S} s, watchdog ${OOM_TIMEOUT_S + 1} s)`,
+    expect: all(EIO), restarts: true, options: { 'handler-timeout': OOM_TIMEOUT_S, watchdog: OOM_TIMEOUT_S + 1, 'heap-limit': '256MB' }, settle: oomOutcome,
     cause: (f) => failed(f, 'Input/output error', 'the JS environment was restarted: the JS heap reached its limit \\(\\d+ MB\\)'),
     manyLines: 'also: "the JS heap reached its limit (N MB); terminating it" and "restarting the JS environment"' },
   { kind: 'exit', what: 'process.exit(7)', expect: all(EIO), restarts: true,
