@@ -210,6 +210,17 @@ drop_all(gj_fast_t *f)
     f->floor = __atomic_add_fetch(&f->gen, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Forgets what the table holds for d and stamps it with gen: an answer learnt
+ * from a lookup wound before gen cannot be added back. Under the write lock. */
+static void
+dir_forget(gj_fast_t *f, fdir_t *d, uint64_t gen)
+{
+    d->inval_gen = gen;
+    ns_free(&d->neg, &f->names);
+    ns_free(&d->present, &f->names);
+    d->complete = 0;
+}
+
 gj_fast_t *
 gj_fast_new(void)
 {
@@ -376,51 +387,44 @@ gj_fast_invalidate(void *xl, const uint8_t pargfid[16], const char *name)
     GF_ATOMIC_INC(f->invalidations);
     pthread_rwlock_wrlock(&f->lock);
     fdir_t *d = dir_get(f, pargfid);
-    if (d) {
+    if (d && name) {
         d->inval_gen = gen;
-        if (name) {
-            ns_del(&d->neg, name, &f->names);
-            if (d->complete)
-                ns_add(&d->present, name, 0, &f->names);
-        } else {
-            ns_free(&d->neg, &f->names);
-            ns_free(&d->present, &f->names);
-            d->complete = 0;
-        }
+        ns_del(&d->neg, name, &f->names);
+        if (d->complete)
+            ns_add(&d->present, name, 0, &f->names);
+    } else if (d) {
+        dir_forget(f, d, gen);
     }
     pthread_rwlock_unlock(&f->lock);
 }
 
 void
-gj_fast_upcall(void *xl, const uint8_t gfid[16], const uint8_t pargfid[16],
-               const uint8_t oldpargfid[16])
+gj_fast_upcall(void *xl, const uint8_t gfid[16], int gfid_may_be_dir,
+               const uint8_t pargfid[16], const uint8_t oldpargfid[16])
 {
     gj_fast_t *f = fast_of(xl);
-    const uint8_t *g[3] = {pargfid, oldpargfid, gfid};
+    const uint8_t *named[3] = {pargfid, oldpargfid, gfid_may_be_dir ? gfid : NULL};
+    const uint8_t *dirs[3];
+    int n = 0;
     uint64_t gen;
-    int dropped = 0;
     if (!f || (!f->ndirs && !__atomic_load_n(&f->learn_ttl_ms, __ATOMIC_ACQUIRE)))
         return; /* nothing held, nothing being learnt */
+    for (int i = 0; i < 3; i++)
+        if (named[i] && !gf_uuid_is_null(named[i]))
+            dirs[n++] = named[i];
+    if (!n)
+        return; /* a file's attributes: the table holds nothing about it */
     gen = __atomic_add_fetch(&f->gen, 1, __ATOMIC_SEQ_CST);
     pthread_rwlock_wrlock(&f->lock);
-    for (int i = 0; i < 3; i++) {
-        if (gf_uuid_is_null(g[i]))
-            continue;
-        /* the parents get a record even if they had none, so that a learn
-         * wound before now cannot add; the inode itself only if it is a
-         * directory the table knows */
-        fdir_t *d = i < 2 ? dir_get(f, g[i]) : *dir_slot(f, g[i]);
-        if (!d)
-            continue;
-        d->inval_gen = gen;
-        ns_free(&d->neg, &f->names);
-        ns_free(&d->present, &f->names);
-        d->complete = 0;
-        dropped = 1;
+    /* each directory gets a record even if it had none, so that a learn
+     * wound before now cannot add */
+    for (int i = 0; i < n; i++) {
+        fdir_t *d = dir_get(f, dirs[i]);
+        if (d)
+            dir_forget(f, d, gen);
     }
     pthread_rwlock_unlock(&f->lock);
-    if (dropped)
-        GF_ATOMIC_INC(f->invalidations);
+    GF_ATOMIC_INC(f->invalidations);
 }
 
 void

@@ -107,9 +107,10 @@ void gj_fast_free(gj_fast_t *f);
 /* 1 if the lookup was taken here (answered ENOENT, or wound natively under a
  * learn rule), 0 to go on to JS. */
 int gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc, dict_t *xdata);
-/* An upcall named these (null gfids are skipped): drop what the table holds
- * for them now, before JS hears of it. */
-void gj_fast_upcall(void *xl, const uint8_t gfid[16], const uint8_t pargfid[16],
-                    const uint8_t oldpargfid[16]);
+/* An upcall named these (the inode, whether it may be a directory, its parent
+ * and old parent; null gfids are skipped): drop what the table holds for the
+ * directories now, before JS hears of it. */
+void gj_fast_upcall(void *xl, const uint8_t gfid[16], int gfid_may_be_dir,
+                    const uint8_t pargfid[16], const uint8_t oldpargfid[16]);
 
 #endif

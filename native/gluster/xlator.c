@@ -427,7 +427,10 @@ gj_notify(xlator_t *this, int32_t event, void *data, ...)
                 ev.expire = ci->expire_time_attr;
                 memcpy(ev.pargfid, ci->p_stat.ia_gfid, 16);
                 memcpy(ev.oldpargfid, ci->oldp_stat.ia_gfid, 16);
-                gj_fast_upcall(this, ev.gfid, ev.pargfid, ev.oldpargfid);
+                /* a directory, or a type not sent: it may have entries here */
+                gj_fast_upcall(this, ev.gfid,
+                               ci->stat.ia_type == IA_IFDIR || ci->stat.ia_type == IA_INVAL,
+                               ev.pargfid, ev.oldpargfid);
                 post_event(this, &ev);
             }
             break;
