@@ -6,7 +6,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { withVolume, type Volume } from '../lib/testing';
+import { onProcessExit, withVolume, type Volume } from '../lib/testing';
 import { daemonEnv, readText, run } from '../lib/proc';
 import { ROOT, example, fixture, glujs, grep } from './util';
 
@@ -15,7 +15,7 @@ let probeBin = '';
 async function probe(): Promise<string> {
   if (probeBin) return probeBin;
   const dir = fs.mkdtempSync('/tmp/glujs-gfapi-');
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  onProcessExit(() => fs.rmSync(dir, { recursive: true, force: true }));
   const flags = await run('pkg-config', ['--cflags', '--libs', 'glusterfs-api'], 10_000);
   assert.equal(flags.code, 0, `pkg-config glusterfs-api: ${flags.err}`);
   const bin = path.join(dir, 'glujs-gfapi-probe');

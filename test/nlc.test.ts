@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { withVolume, seededRandom, type Volume } from '../lib/testing';
-import { example, fixture, glujs, errCode, sleep } from './util';
+import { example, fixture, glujs, errCode, sleep, until } from './util';
 
 const nlc = (options: Record<string, string | number> = {}) => glujs('nlc', example('nlc.ts'), options);
 const exists = (p: string) => errCode(() => fs.lstatSync(p)) === 'ok';
@@ -15,13 +15,7 @@ const missing = (p: string) => errCode(() => fs.lstatSync(p)) === 'ENOENT';
 /** Another client's change reaches this one by an upcall on its own connection,
  * which may land a moment after the change's reply: allow it 1 s (the cache's
  * timeout is 600 s, so only the upcall can make this pass). */
-async function seenSoon(p: string): Promise<boolean> {
-  for (let i = 0; i < 50; i++) {
-    if (exists(p)) return true;
-    await sleep(20);
-  }
-  return exists(p);
-}
+const seenSoon = (p: string): Promise<boolean> => until(() => exists(p), 1000, p).then(() => true, () => false);
 
 /** Counters of the nlc instance in client i's statedump (the runtime publishes them every second). */
 async function counters(v: Volume, i: number): Promise<Record<string, number>> {
