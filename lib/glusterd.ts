@@ -94,8 +94,9 @@ export interface Glusterd {
   gluster(args: string[], opts?: { check?: boolean; timeoutMs?: number }): Promise<Run>;
   /** environment for `glujs` CLI runs against this glusterd (gluster CLI log inside dir). */
   env: NodeJS.ProcessEnv;
-  /** create (with force) and start a volume of `bricks` bricks (default 1) on directories under dir. */
-  createVolume(name: string, opts?: { bricks?: number; start?: boolean }): Promise<GdVolume>;
+  /** create (with force) and start a volume of `bricks` bricks (default 1) on directories under dir;
+   *  `replica` N makes it replicated (bricks a multiple of N; N >= 2). */
+  createVolume(name: string, opts?: { bricks?: number; replica?: number; start?: boolean }): Promise<GdVolume>;
   logText(): string;
   /** unmount, stop and delete the volumes, kill what is left, stop glusterd, clean up. Idempotent. */
   stop(): Promise<void>;
@@ -333,11 +334,15 @@ async function teardown(g: Glusterd, s: State): Promise<void> {
   live.delete(s);
 }
 
-async function createVolume(g: Glusterd, s: State, name: string, o: { bricks?: number; start?: boolean }): Promise<GdVolume> {
-  const n = o.bricks ?? 1;
+async function createVolume(g: Glusterd, s: State, name: string, o: { bricks?: number; replica?: number; start?: boolean }): Promise<GdVolume> {
+  const n = o.bricks ?? o.replica ?? 1;
+  if (o.replica !== undefined && (!Number.isInteger(o.replica) || o.replica < 2 || n % o.replica !== 0)) {
+    throw new GlusterdError(`createVolume ${name}: replica must be an integer >= 2 that divides the brick count (${n}), got ${o.replica}`);
+  }
   const brickDirs = Array.from({ length: n }, (_, i) => path.join(g.dir, 'bricks', `${name}-b${i}`));
   for (const b of brickDirs) fs.mkdirSync(b, { recursive: true });
-  await g.gluster(['volume', 'create', name, ...brickDirs.map((b) => `${g.brickHost}:${b}`), 'force']);
+  await g.gluster(['volume', 'create', name, ...(o.replica ? ['replica', String(o.replica)] : []),
+    ...brickDirs.map((b) => `${g.brickHost}:${b}`), 'force']);
   s.volumes.add(name);
   const volfileDir = path.join(g.workdir, 'vols', name);
   const runDir = path.join(g.rundir, 'vols', name);

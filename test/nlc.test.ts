@@ -25,9 +25,16 @@ async function counters(v: Volume, i: number): Promise<Record<string, number>> {
   return out;
 }
 
-for (const fast of ['on', 'off']) {
-  test(`nl-cache.t rebuilt: two clients, upcall on, fast path ${fast}`, async (t) => {
-    const v = await withVolume(t, { upcall: true, mounts: 2, client: [nlc({ fast, timeout: 600 })] });
+// The third run puts a glujs pass-through on the brick, above locks and upcall
+// (where `user.xlator.glujs io-threads` puts it): upcall must still reach the
+// clients, so its winds must carry the client's identity.
+for (const [fast, onBrick] of [['on', false], ['off', false], ['on', true]] as const) {
+  const where = onBrick ? ', with a glujs pass-through on the brick above upcall' : '';
+  test(`nl-cache.t rebuilt: two clients, upcall on, fast path ${fast}${where}`, async (t) => {
+    const v = await withVolume(t, {
+      upcall: true, mounts: 2, client: [nlc({ fast, timeout: 600 })],
+      brick: onBrick ? [glujs('js-brick', fixture('await-all.ts'))] : [],
+    });
     const [M0, M1] = v.mounts;
     const m0 = (p: string) => path.join(M0, p), m1 = (p: string) => path.join(M1, p);
 
@@ -97,6 +104,7 @@ for (const fast of ['on', 'off']) {
     assert.ok(c.hits > 0, `hits ${c.hits}`);
     if (fast === 'on') assert.ok(c.native_hits > 0, `native hits ${c.native_hits}`);
     assert.ok(c.invalidations_upcall > 0, `upcall invalidations ${c.invalidations_upcall}`);
+    if (onBrick) assert.match(v.log('brick'), /0-js-brick: loaded translator module .*await-all\.ts/);
   });
 }
 

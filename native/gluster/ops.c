@@ -278,6 +278,39 @@ gj_op_forward(gj_op_t *op, const gj_val_t *vals)
     return 0;
 }
 
+/* A frame for a wind of `frame`'s fop on a call stack of its own (copy_frame),
+ * carrying the whole identity of the caller. copy_frame copies the credentials,
+ * lk-owner, unique, op, flags and ctime, but not the client: on a brick,
+ * features/locks keys every lock on frame->root->client (exclusivity between
+ * clients, cleanup at a client's disconnect), and features/upcall, leases and
+ * quota do too. protocol/server sets it (and `identifier`) on every stack it
+ * creates; the copy takes its own reference, since it may outlive the op.
+ * `state` is protocol/server's own and stays behind. */
+static call_frame_t *
+wind_frame(call_frame_t *frame)
+{
+    call_frame_t *wf = copy_frame(frame);
+    call_stack_t *from = frame->root, *to;
+    if (!wf)
+        return NULL;
+    to = wf->root;
+    memcpy(to->identifier, from->identifier, sizeof(to->identifier));
+    to->ns_info = from->ns_info;
+    if (from->client)
+        to->client = gf_client_ref(from->client);
+    return wf;
+}
+
+static void
+wind_frame_destroy(call_frame_t *frame)
+{
+    client_t *client = frame->root->client;
+    frame->root->client = NULL;
+    STACK_DESTROY(frame->root);
+    if (client)
+        gf_client_unref(client);
+}
+
 int
 gj_op_wind(gj_op_t *op, const gj_val_t *vals, uint64_t cookie)
 {
@@ -292,7 +325,7 @@ gj_op_wind(gj_op_t *op, const gj_val_t *vals, uint64_t cookie)
     THIS = op->this;
     pthread_mutex_lock(&priv->lock);
     if (!op->done)
-        wf = copy_frame(op->frame);
+        wf = wind_frame(op->frame);
     pthread_mutex_unlock(&priv->lock);
     if (!wf) {
         THIS = old;
@@ -316,7 +349,7 @@ gj_wind_done(call_frame_t *frame, void *cookie, xlator_t *this, gj_val_t *r)
     gj_reply_t *rep = malloc(sizeof(*rep));
     int n = desc(op->code)->nreply;
 
-    STACK_DESTROY(frame->root);
+    wind_frame_destroy(frame);
     if (rep) {
         rep->op = op; /* takes over the wind's reference */
         rep->cookie = w->cookie;
