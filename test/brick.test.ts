@@ -190,3 +190,44 @@ test('glusterd replica 2 with glujs on both bricks: POSIX locks, AFR\'s entry an
   const seen = await until(() => (fs.statSync(p(m0)).mode & 0o777) === 0o640, 2000, 'the chmod').then(() => true, () => false);
   assert.ok(seen, "client 0 sees client 1's chmod (md-cache invalidated by upcall through the glujs bricks)");
 });
+
+/** A stat that resolves to its errno name ('ok'), or 'pending' if it has not completed within ms. */
+const statWithin = (p: string, ms: number) => Promise.race([
+  fs.promises.stat(p).then(() => 'ok', (e: NodeJS.ErrnoException) => e.code ?? String(e)),
+  sleep(ms).then(() => 'pending'),
+]);
+
+test('handler-timeout reconfigured on a running brick applies to the fops already waiting', async (t) => {
+  const gd = await startGlusterd();
+  t.after(() => gd.stop());
+  const vol = await gd.createVolume('gjto');
+  await vol.set(`user.xlator.${UX}.module`, fixture('hang.ts'));
+  await vol.set(`user.xlator.${UX}.handler-timeout`, '0');
+  await vol.set(`user.xlator.${UX}`, 'io-threads');
+  await vol.restart();
+  const m = await vol.mount();
+  fs.mkdirSync(path.join(m.dir, 'd'));
+
+  // 0 at start (no timeout), then 2 s: a lookup already waiting for 1.5 s fails
+  const first = statWithin(path.join(m.dir, 'd', 'hang-1'), 15_000);
+  await sleep(1500);
+  await vol.set(`user.xlator.${UX}.handler-timeout`, '2');
+  const t1 = Date.now();
+  assert.notEqual(await first, 'pending', 'the lookup that arrived under handler-timeout 0 times out once it is 2');
+  assert.ok(Date.now() - t1 < 5000, `it failed ${Date.now() - t1} ms after the reconfigure`);
+  await until(() => /no answer from the JS handler within handler-timeout \(2000 ms\)/.test(vol.brickLog()), 5000, 'the 2000 ms log line');
+
+  // 100 s, then shortened to 1 s: a lookup waiting under the long timeout expires on the short one
+  await vol.set(`user.xlator.${UX}.handler-timeout`, '100');
+  const second = statWithin(path.join(m.dir, 'd', 'hang-2'), 15_000);
+  await sleep(1500);
+  await vol.set(`user.xlator.${UX}.handler-timeout`, '1');
+  const t2 = Date.now();
+  assert.notEqual(await second, 'pending', 'the lookup that arrived under handler-timeout 100 times out once it is 1');
+  assert.ok(Date.now() - t2 < 4000, `it failed ${Date.now() - t2} ms after the reconfigure`);
+  await until(() => /no answer from the JS handler within handler-timeout \(1000 ms\)/.test(vol.brickLog()), 5000, 'the 1000 ms log line');
+  // other names are untouched by all this
+  fs.writeFileSync(path.join(m.dir, 'd', 'fine'), 'x');
+  assert.equal(fs.readFileSync(path.join(m.dir, 'd', 'fine'), 'utf8'), 'x');
+  assert.doesNotMatch(vol.brickLog(), /reloaded translator module/, 'a handler-timeout change does not reload the module');
+});

@@ -141,12 +141,18 @@ test('CommonJS and ESM modules load too', async (t) => {
 
 for (const [what, module, options, why] of [
   ['a missing module', '/nonexistent/translator.ts', {}, /cannot load translator module \/nonexistent\/translator\.ts: .*no such file/],
+  ['no module option', '', {}, /0-bad: option module is required: the path of the translator module/],
+  // GlusterFS validates glujs's own options against its table before init
+  ['a malformed handler-timeout', fixture('passthru.ts'), { 'handler-timeout': 'soon' }, /0-bad: validation failed: invalid time format "soon" in "option handler-timeout"/],
+  ['an out-of-range max-pending', fixture('passthru.ts'), { 'max-pending': -5 }, /0-bad: validation failed: '-5' in 'option max-pending -5' is out of range/],
   ['a syntax error', fixture('syntax-error.ts'), {}, /cannot load translator module .*syntax-error\.ts: SyntaxError: .*syntax-error\.ts:3:\d+: /],
   ['a constructor that throws', fixture('ctor-throws.ts'), {}, /cannot load translator module .*: Error: constructor refuses to start/],
   ['an unknown option', fixture('strict-options.mjs'), { levle: 3 }, /cannot load translator module .*unknown option 'levle' for strict-options\.mjs \(known: level/],
 ] as const) {
   test(`bad input: ${what} fails the mount cleanly and the log says why`, async () => {
-    const r = await tryStartVolume({ client: [glujs('bad', module, options as Record<string, string>)] });
+    const spec = glujs('bad', module, options as Record<string, string>);
+    if (!module) delete spec.options!.module;
+    const r = await tryStartVolume({ client: [spec] });
     if (r.ok) {
       await r.volume.stop();
       assert.fail('the mount came up');

@@ -96,7 +96,11 @@ gj_handled(xlator_t *this, int code)
 int gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args);
 /* The callback of a wind made by JS (frame is the wind's own copy). */
 void gj_wind_done(call_frame_t *frame, void *cookie, xlator_t *this, gj_val_t *r);
+/* The pending list and its lock (right after this->private is set), the
+ * handler-timeout thread, a new handler-timeout, and the thread's stop. */
+void gj_ops_init(xlator_t *this);
 int gj_ops_start(xlator_t *this);
+void gj_ops_set_timeout(xlator_t *this, uint32_t timeout_ms);
 void gj_ops_stop(xlator_t *this);
 /* How many ops instance js still has in flight. */
 int gj_ops_pending_for(xlator_t *this, gj_js_t *js);

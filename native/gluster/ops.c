@@ -13,7 +13,7 @@ struct gj_op {
     int code;
     call_frame_t *frame;   /* valid only while !done */
     xlator_t *this;
-    uint64_t deadline_ms;
+    uint64_t arrived_ms;   /* when it reached glujs; the list is in this order */
     gj_js_t *js;           /* the instance that has it (a reload does not move it) */
     double tag;
     gj_val_t args[GJ_MAX_VALS];
@@ -194,7 +194,6 @@ gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
     op->frame = frame;
     op->this = this;
     memcpy(op->args, args, sizeof(gj_val_t) * desc(code)->nargs);
-    op->deadline_ms = priv->timeout_ms ? now_ms() + priv->timeout_ms : UINT64_MAX;
     op->js = __atomic_load_n(&priv->js, __ATOMIC_ACQUIRE);
 
     /* forget/release reach an xlator only for inodes/fds it keeps a context
@@ -211,6 +210,7 @@ gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
     }
 
     pthread_mutex_lock(&priv->lock);
+    op->arrived_ms = now_ms(); /* under the lock: the pending list stays in arrival order */
     list_add_tail(&op->list, &priv->pending);
     if (priv->npending++ == 0)
         pthread_cond_signal(&priv->cond);
@@ -403,15 +403,16 @@ fail_claimed(xlator_t *this, struct list_head *list, int op_errno, const char *w
     }
 }
 
-/* Claims the pending ops due by `until` (all of them: UINT64_MAX), or those of
- * instance `js` when it is not NULL. */
+/* Claims the pending ops that arrived by `arrived_by` (all of them: UINT64_MAX),
+ * or only those of instance `js` when it is not NULL. One handler-timeout
+ * applies to every op, so arrival order is also expiry order. */
 static void
-claim_all(gj_private_t *priv, struct list_head *out, uint64_t until, gj_js_t *js)
+claim_all(gj_private_t *priv, struct list_head *out, uint64_t arrived_by, gj_js_t *js)
 {
     gj_op_t *op, *tmp;
     list_for_each_entry_safe(op, tmp, &priv->pending, list)
     {
-        if (op->deadline_ms > until)
+        if (op->arrived_ms > arrived_by)
             break;
         if (js && op->js != js)
             continue;
@@ -446,35 +447,39 @@ gj_ops_pending_for(xlator_t *this, gj_js_t *js)
     return n;
 }
 
+/* The handler-timeout thread. It reads the timeout at every turn, so a
+ * reconfigure (gj_ops_set_timeout wakes it) applies at once to the ops
+ * already waiting, measured from their arrival, in both directions. */
 static void *
 timer_main(void *arg)
 {
     xlator_t *this = arg;
     gj_private_t *priv = this->private;
-    char why[128];
     THIS = this;
-    snprintf(why, sizeof(why), "no answer from the JS handler within handler-timeout (%u ms)",
-             priv->timeout_ms);
     pthread_mutex_lock(&priv->lock);
     while (!priv->stopping) {
         struct list_head expired;
-        uint64_t now = now_ms();
+        uint64_t now = now_ms(), timeout = priv->timeout_ms;
         INIT_LIST_HEAD(&expired);
-        claim_all(priv, &expired, now, NULL);
+        if (timeout && now >= timeout)
+            claim_all(priv, &expired, now - timeout, NULL);
         if (!list_empty(&expired)) {
+            char why[128];
             pthread_mutex_unlock(&priv->lock);
+            snprintf(why, sizeof(why),
+                     "no answer from the JS handler within handler-timeout (%" PRIu64 " ms)", timeout);
             GF_ATOMIC_INC(priv->timeouts);
             fail_claimed(this, &expired, ETIMEDOUT, why, 1);
             pthread_mutex_lock(&priv->lock);
             continue;
         }
-        if (list_empty(&priv->pending)) {
+        if (!timeout || list_empty(&priv->pending)) {
             pthread_cond_wait(&priv->cond, &priv->lock);
         } else {
             gj_op_t *first = list_first_entry(&priv->pending, gj_op_t, list);
+            uint64_t due = first->arrived_ms + timeout, wait = due > now ? due - now : 0;
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
-            uint64_t wait = first->deadline_ms > now ? first->deadline_ms - now : 0;
             ts.tv_sec += wait / 1000;
             ts.tv_nsec += (wait % 1000) * 1000000;
             if (ts.tv_nsec >= 1000000000) {
@@ -488,21 +493,27 @@ timer_main(void *arg)
     return NULL;
 }
 
-int
-gj_ops_start(xlator_t *this)
+void
+gj_ops_init(xlator_t *this)
 {
     gj_private_t *priv = this->private;
     pthread_condattr_t ca;
-    sigset_t all, old;
-    int ret;
     pthread_mutex_init(&priv->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&priv->cond, &ca);
     pthread_condattr_destroy(&ca);
     INIT_LIST_HEAD(&priv->pending);
-    if (!priv->timeout_ms)
-        return 0;
+}
+
+/* Starts the timeout thread, whatever handler-timeout is now: a reconfigure
+ * may set one later. */
+int
+gj_ops_start(xlator_t *this)
+{
+    gj_private_t *priv = this->private;
+    sigset_t all, old;
+    int ret;
     /* Our threads never take the daemon's signals. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -515,6 +526,17 @@ gj_ops_start(xlator_t *this)
     return 0;
 }
 
+void
+gj_ops_set_timeout(xlator_t *this, uint32_t timeout_ms)
+{
+    gj_private_t *priv = this->private;
+    pthread_mutex_lock(&priv->lock);
+    priv->timeout_ms = timeout_ms;
+    pthread_cond_broadcast(&priv->cond);
+    pthread_mutex_unlock(&priv->lock);
+}
+
+/* Stops the timeout thread; safe after gj_ops_init alone (init's error path). */
 void
 gj_ops_stop(xlator_t *this)
 {

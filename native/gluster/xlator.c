@@ -285,12 +285,18 @@ gj_init(xlator_t *this)
         return -1;
     this->private = priv;
     pthread_mutex_init(&priv->reload_lock, NULL);
+    gj_ops_init(this); /* before any goto err: gj_ops_stop takes its lock */
     GF_OPTION_INIT("module", module, path, err);
     GF_OPTION_INIT("handler-timeout", timeout_s, time, err);
     GF_OPTION_INIT("watchdog", priv->watchdog_s, time, err);
     GF_OPTION_INIT("watch", priv->watch, bool, err);
     GF_OPTION_INIT("heap-limit", priv->heap_limit, size_uint64, err);
     GF_OPTION_INIT("max-pending", priv->max_pending, uint64, err);
+    if (!module || !*module) {
+        gf_log(this->name, GF_LOG_ERROR,
+               "option module is required: the path of the translator module (.ts, .mjs or .js)");
+        goto err;
+    }
     priv->timeout_ms = (uint32_t)timeout_s * 1000;
     priv->module = gf_strdup(module);
     priv->fast = gj_fast_new();
@@ -356,8 +362,13 @@ gj_reconfigure(xlator_t *this, dict_t *options)
     GF_OPTION_RECONF("max-pending", priv->max_pending, options, uint64, out);
     /* an instance takes its watchdog at start: a change reloads (the signature) */
     GF_OPTION_RECONF("watchdog", priv->watchdog_s, options, time, out);
-    priv->timeout_ms = (uint32_t)timeout_s * 1000;
+    gj_ops_set_timeout(this, (uint32_t)timeout_s * 1000);
     GF_OPTION_RECONF("module", module, options, path, out);
+    if (!module || !*module) {
+        gf_log(this->name, GF_LOG_ERROR,
+               "reconfigure: option module is required; the running module %s stays", priv->module);
+        return -1;
+    }
     module_mtime(module, &m);
     sig = options_signature(options);
     pthread_mutex_lock(&priv->reload_lock);
