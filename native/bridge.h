@@ -236,8 +236,16 @@ void gj_js_free(gj_js_t *js);
 void gj_js_atexit(void);
 
 /* Called by the node side when its environment is gone for good or is being
- * restarted: every op still pending with that instance fails with op_errno. */
-void gj_ops_abort_all(void *xl, gj_js_t *js, int op_errno, const char *why);
+ * restarted: every op still pending with that instance fails with op_errno;
+ * the ops held for the restart (gj_op_hold) too only when waiting_too. */
+void gj_ops_abort_all(void *xl, gj_js_t *js, int op_errno, const char *why, int waiting_too);
+/* While an environment restarts, a posted op is held rather than refused: it
+ * stays pending (handler-timeout still applies) and keeps the JS side's
+ * reference. Call with the instance's own lock held, as gj_ops_resume is. */
+void gj_op_hold(gj_op_t *op);
+/* The new environment runs: post every op held for instance js, in arrival
+ * order (post returns 0 when it took the op). */
+void gj_ops_resume(void *xl, gj_js_t *js, int (*post)(void *ctx, gj_op_t *op), void *ctx);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@ struct gj_op {
     struct list_head list; /* priv->pending while not done */
     gf_atomic_t ref;
     int done;              /* under priv->lock */
+    int waiting;           /* under priv->lock: held for an environment that restarts (gj_op_hold) */
     int code;
     call_frame_t *frame;   /* valid only while !done */
     xlator_t *this;
@@ -389,6 +390,8 @@ fail_claimed(xlator_t *this, struct list_head *list, int op_errno, const char *w
     gj_val_t r[GJ_MAX_VALS];
     list_for_each_entry_safe(op, tmp, list, list)
     {
+        int was_waiting = op->waiting; /* claimed: nobody else reads it now */
+        op->waiting = 0;
         list_del_init(&op->list);
         memset(r, 0, sizeof(r));
         r[0].i = -1;
@@ -397,8 +400,11 @@ fail_claimed(xlator_t *this, struct list_head *list, int op_errno, const char *w
                strerror(op_errno), why);
         GF_ATOMIC_INC(priv->fops_failed);
         unwind_with(op, r);
-        if (expired && op->js && gj_js_post_expired(op->js, op) == 0)
+        if (was_waiting) {
+            gj_op_unref(op); /* the JS side's: JS never saw it */
+        } else if (expired && op->js && gj_js_post_expired(op->js, op) == 0) {
             continue; /* the pending reference goes with the message */
+        }
         gj_op_unref(op);
     }
 }
@@ -407,14 +413,15 @@ fail_claimed(xlator_t *this, struct list_head *list, int op_errno, const char *w
  * or only those of instance `js` when it is not NULL. One handler-timeout
  * applies to every op, so arrival order is also expiry order. */
 static void
-claim_all(gj_private_t *priv, struct list_head *out, uint64_t arrived_by, gj_js_t *js)
+claim_all(gj_private_t *priv, struct list_head *out, uint64_t arrived_by, gj_js_t *js,
+          int waiting_too)
 {
     gj_op_t *op, *tmp;
     list_for_each_entry_safe(op, tmp, &priv->pending, list)
     {
         if (op->arrived_ms > arrived_by)
             break;
-        if (js && op->js != js)
+        if ((js && op->js != js) || (op->waiting && !waiting_too))
             continue;
         op->done = 1;
         list_move_tail(&op->list, out);
@@ -423,16 +430,44 @@ claim_all(gj_private_t *priv, struct list_head *out, uint64_t arrived_by, gj_js_
 }
 
 void
-gj_ops_abort_all(void *xl, gj_js_t *js, int op_errno, const char *why)
+gj_ops_abort_all(void *xl, gj_js_t *js, int op_errno, const char *why, int waiting_too)
 {
     xlator_t *this = xl;
     gj_private_t *priv = this->private;
     struct list_head doomed;
     INIT_LIST_HEAD(&doomed);
     pthread_mutex_lock(&priv->lock);
-    claim_all(priv, &doomed, UINT64_MAX, js);
+    claim_all(priv, &doomed, UINT64_MAX, js, waiting_too);
     pthread_mutex_unlock(&priv->lock);
     fail_claimed(this, &doomed, op_errno, why, 0);
+}
+
+void
+gj_op_hold(gj_op_t *op)
+{
+    gj_private_t *priv = op->this->private;
+    pthread_mutex_lock(&priv->lock);
+    if (!op->done)
+        op->waiting = 1;
+    pthread_mutex_unlock(&priv->lock);
+}
+
+void
+gj_ops_resume(void *xl, gj_js_t *js, int (*post)(void *ctx, gj_op_t *op), void *ctx)
+{
+    xlator_t *this = xl;
+    gj_private_t *priv = this->private;
+    gj_op_t *op;
+    pthread_mutex_lock(&priv->lock);
+    list_for_each_entry(op, &priv->pending, list)
+    {
+        if (op->js != js || !op->waiting)
+            continue;
+        op->waiting = 0;
+        if (post(ctx, op) != 0)
+            op->waiting = 1; /* not taken: it stays, and the final abort or the timeout ends it */
+    }
+    pthread_mutex_unlock(&priv->lock);
 }
 
 int
@@ -462,7 +497,7 @@ timer_main(void *arg)
         uint64_t now = now_ms(), timeout = priv->timeout_ms;
         INIT_LIST_HEAD(&expired);
         if (timeout && now >= timeout)
-            claim_all(priv, &expired, now - timeout, NULL);
+            claim_all(priv, &expired, now - timeout, NULL, 1);
         if (!list_empty(&expired)) {
             char why[128];
             pthread_mutex_unlock(&priv->lock);

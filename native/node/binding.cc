@@ -799,6 +799,7 @@ napi_value JsLoaded(napi_env env, napi_callback_info info) {
   } else {
     inst->state = Instance::kRunning;
     inst->accepting = inst->callbacks != nullptr;
+    if (inst->accepting) ResumeHeld(inst);  // fops that arrived during a restart, in order
   }
   inst->cv.notify_all();
   return Undefined(env);

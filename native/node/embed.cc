@@ -144,6 +144,14 @@ bool RunEnvironment(Instance* inst) {
     inst->load_error = e;
     return false;
   }
+  // Node registers the destructors of some function-local statics (the
+  // externalized builtins' table, filled when an environment is created) with
+  // __cxa_atexit at first use, after gj_init registered the atexit stop. Exit
+  // handlers run in reverse order, so exit() would destroy them before the stop
+  // runs: an environment being created meanwhile (a restart) aborted the daemon
+  // in BuiltinLoader::Add. Registering the stop again now puts it first.
+  static std::once_flag atexit_again;
+  std::call_once(atexit_again, [] { atexit(gj_js_atexit); });
   v8::Isolate* isolate = setup->isolate();
   node::Environment* env = setup->env();
   bool loaded = false;
@@ -173,16 +181,27 @@ bool RunEnvironment(Instance* inst) {
     uv_timer_start(&heartbeat, Heartbeat, 100, 100);
     uv_unref(reinterpret_cast<uv_handle_t*>(&heartbeat));
     inst->last_tick_ms = NowMs();
-    inst->loading_js = true;
-    v8::MaybeLocal<v8::Value> r = node::LoadEnvironment(env, Bootstrap(inst).c_str());
+    // node::Stop during LoadEnvironment aborts the process (a CHECK in the
+    // builtin loader): a stop that comes meanwhile (daemon exit, fini) waits
+    // for the load to return, and is carried out here.
+    bool stop_now;
+    {
+      std::lock_guard<std::mutex> lk(inst->mu);
+      stop_now = inst->stopping || g_exiting;
+      if (!stop_now) inst->loading_js = true;
+    }
+    v8::MaybeLocal<v8::Value> r;
+    if (!stop_now) r = node::LoadEnvironment(env, Bootstrap(inst).c_str());
     inst->last_tick_ms = NowMs();
-    inst->loading_js = false;
     {
       std::unique_lock<std::mutex> lk(inst->mu);
+      inst->loading_js = false;
+      stop_now = stop_now || inst->stopping || g_exiting;
       if (r.IsEmpty() && inst->load_error.empty())
-        inst->load_error = inst->restart_reason.empty() ? "the runtime failed to start" : inst->restart_reason;
+        inst->load_error = stop_now ? "the daemon stopped while the module was loading"
+                           : inst->restart_reason.empty() ? "the runtime failed to start" : inst->restart_reason;
     }
-    if (!r.IsEmpty()) {
+    if (!r.IsEmpty() && !stop_now) {
       // The module may load asynchronously (import()); the runtime reports
       // through the binding's loaded(), which ends kLoading.
       node::SpinEventLoop(env).FromMaybe(1);
@@ -190,6 +209,9 @@ bool RunEnvironment(Instance* inst) {
     std::lock_guard<std::mutex> lk(inst->mu);
     loaded = inst->state == Instance::kRunning;
     inst->accepting = false;
+    // An environment that ran and went down restarts (unless it is being
+    // stopped): fops that come meanwhile wait for the next one.
+    inst->holding = loaded && !inst->stopping && !g_exiting;
     if (inst->callbacks) {
       inst->tsfn.Abort();
       napi_delete_reference(inst->callbacks_env, inst->callbacks);
@@ -246,8 +268,9 @@ void ThreadMain(Instance* inst) {
     std::string why = inst->restart_reason.empty() ? "the JS environment stopped" : inst->restart_reason;
     if (inst->stopping || g_exiting) break;
     lk.unlock();
+    // the fops the old environment had fail; those held since wait for the new one
     gj_ops_abort_all(inst->xl, reinterpret_cast<gj_js_t*>(inst), EIO,
-                     ("the JS environment was restarted: " + why).c_str());
+                     ("the JS environment was restarted: " + why).c_str(), 0);
     uint64_t now = NowMs();
     restarts.push_back(now);
     while (!restarts.empty() && now - restarts.front() > kRestartWindowMs) restarts.erase(restarts.begin());
@@ -266,15 +289,31 @@ void ThreadMain(Instance* inst) {
     std::lock_guard<std::mutex> lk(inst->mu);
     if (inst->state != Instance::kFailed) inst->state = Instance::kDead;
     inst->accepting = false;
+    inst->holding = false;
   }
   quit = true;
   watchdog.join();
-  if (!g_exiting) gj_ops_abort_all(inst->xl, reinterpret_cast<gj_js_t*>(inst), ENOTCONN, "the JS environment is gone");
+  if (!g_exiting)
+    gj_ops_abort_all(inst->xl, reinterpret_cast<gj_js_t*>(inst), ENOTCONN, "the JS environment is gone", 1);
+}
+
+// A new environment of a restarted instance takes the ops held for it. mu held.
+int PostHeld(void* ctx, gj_op_t* op) {
+  auto* inst = static_cast<Instance*>(ctx);
+  auto* m = new Message{Message::kOp, op, {}};
+  if (inst->tsfn.NonBlockingCall(m) == napi_ok) return 0;
+  delete m;
+  return -1;
 }
 
 int Post(Instance* inst, Message* m) {
   std::lock_guard<std::mutex> lk(inst->mu);
-  if (!inst->accepting) return -1;
+  if (!inst->accepting) {
+    if (m->kind != Message::kOp || !inst->holding) return -1;
+    gj_op_hold(static_cast<gj_op_t*>(m->ptr));  // until the restarted environment runs
+    delete m;
+    return 0;
+  }
   return inst->tsfn.NonBlockingCall(m) == napi_ok ? 0 : -1;
 }
 
@@ -290,7 +329,8 @@ void FiniAndStop(Instance* inst, std::unique_lock<std::mutex>& lk) {
   }
   inst->stopping = true;
   inst->accepting = false;
-  if (inst->env) node::Stop(inst->env);
+  inst->holding = false;
+  if (inst->env && !inst->loading_js) node::Stop(inst->env);  // else RunEnvironment stops it after the load
 }
 
 }  // namespace
@@ -302,6 +342,8 @@ uint64_t NowMs() {
 }
 
 Instance* CurrentInstance() { return tls_instance; }
+
+void ResumeHeld(Instance* inst) { gj_ops_resume(inst->xl, reinterpret_cast<gj_js_t*>(inst), PostHeld, inst); }
 
 }  // namespace glujs
 
@@ -337,7 +379,7 @@ gj_js_t* gj_js_start(void* xl, const gj_js_config_t* cfg, unsigned char handled[
   if (inst->state != Instance::kRunning) {
     snprintf(err, errlen, "%s", inst->load_error.c_str());
     inst->stopping = true;
-    if (inst->env) node::Stop(inst->env);
+    if (inst->env && !inst->loading_js) node::Stop(inst->env);  // a load in progress ends by itself
     lk.unlock();
     inst->thread.join();
     delete inst;

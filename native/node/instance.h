@@ -102,6 +102,7 @@ struct Instance {
   std::string load_error;
   bool stopping = false;      // the owner wants the environment gone
   bool accepting = false;     // posts go through (tsfn valid)
+  bool holding = false;       // not accepting, but restarting: ops are held for the next environment
   std::string restart_reason; // set by process.exit / watchdog
   node::Environment* env = nullptr;
   v8::Isolate* isolate = nullptr;
@@ -121,12 +122,13 @@ struct Instance {
   HandleTable<OpRec> ops;
   HandleTable<ReplyRec> replies;
   std::atomic<uint64_t> last_tick_ms{0};  // watchdog: the event loop's last heartbeat
-  std::atomic<bool> loading_js{false};
+  std::atomic<bool> loading_js{false};  // in LoadEnvironment (set under mu): node::Stop must wait
   uint64_t restarts = 0;
 };
 
 napi_value InitBinding(napi_env env, napi_value exports);  // binding.cc
 void ReleaseAll(Instance* inst);                            // binding.cc: drop JS-held records
+void ResumeHeld(Instance* inst);                            // embed.cc: post the ops held for a restart (mu held)
 uint64_t NowMs();
 
 }  // namespace glujs
