@@ -7,11 +7,11 @@ import path from 'node:path';
 import util from 'node:util';
 import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import os from 'node:os';
 import v8 from 'node:v8';
 import { FOPS, type FopName } from './gen/fops';
 import { Dict, toDict, type DictLike } from './types';
 import { errnoOf } from './errno';
+import { cacheDir, checkTrusted, forgetChecks, trustedEntry } from './trust';
 import { FopStats, snapshot } from './stats';
 import {
   COMPLETED, Translator, setPendingContext, type Completed, type FastPath, type Logger, type NotifyEvent,
@@ -443,8 +443,12 @@ function harden(native: Native, log: Logger): void {
   process.setSourceMapsEnabled?.(true);
 }
 
+/** Who may own the files of the module being loaded (StrictModes, lib/trust.ts). */
+let moduleOwner = 0;
+
 /** Loads the translator module: .ts/.mts/.cts/.mjs are transpiled (TypeScript's
- * transpileModule, with inline source maps); 'glujs' resolves to this package. */
+ * transpileModule, with inline source maps); 'glujs' resolves to this package.
+ * Every file loaded must pass {@link checkTrusted}. */
 export function loadModule(file: string): any {
   const M = Module as any;
   const pkgRoot = path.resolve(__dirname, '..', '..');
@@ -472,9 +476,17 @@ export function loadModule(file: string): any {
         throw e;
       }
     };
+    // StrictModes: every file that any require loads, of every kind
+    for (const ext of Object.keys(M._extensions)) {
+      const load = M._extensions[ext];
+      M._extensions[ext] = (m: any, filename: string) => { checkTrusted(filename, moduleOwner); return load(m, filename); };
+    }
   }
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new Error(`${abs}: no such file`);
+  moduleOwner = fs.statSync(abs).uid;
+  forgetChecks(); // a reload or restart looks again
+  checkTrusted(abs, moduleOwner);
   return require(abs);
 }
 
@@ -484,14 +496,15 @@ function transpile(filename: string): string {
   const source = fs.readFileSync(filename, 'utf8');
   const tsVersion = JSON.parse(fs.readFileSync(require.resolve('typescript/package.json'), 'utf8')).version;
   const key = createHash('sha256').update(`glujs-1 ts-${tsVersion}\0${filename}\0${source}`).digest('hex');
-  const dir = process.env.GLUJS_CACHE_DIR || path.join(os.tmpdir(), 'glujs-cache');
-  const cached = path.join(dir, `${key}.js`);
-  try {
-    return fs.readFileSync(cached, 'utf8');
-  } catch { /* not cached yet */ }
+  const warn = (m: string) => console.warn(m); // the daemon's log, under the xlator's name
+  const dir = cacheDir(warn);
+  const cached = dir ? path.join(dir, `${key}.js`) : '';
+  if (cached && trustedEntry(cached, warn)) {
+    try { return fs.readFileSync(cached, 'utf8'); } catch { /* gone meanwhile */ }
+  }
   const out = compileTs(filename, source);
+  if (!dir) return out;
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = `${cached}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, out, { mode: 0o600 });
     fs.renameSync(tmp, cached);

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { withVolume, tryStartVolume, type Volume } from '../lib/testing';
+import { run } from '../lib/proc';
 import { fixture, glujs, alive, sleep, ROOT } from './util';
 
 const XL = 'fm';
@@ -44,7 +45,7 @@ interface Fault {
   expect: Record<Fop, string[]>;
   /** the log line that names the translator and the cause for this fop */
   cause: (fop: Fop) => RegExp;
-  /** the fault restarts the JS environment (a fop right after may get ENOTCONN) */
+  /** the fault restarts the JS environment (the fops right after wait for the new one) */
   restarts?: boolean;
   /** glujs options for this volume */
   options?: Record<string, string | number>;
@@ -126,7 +127,7 @@ const FAULTS: Fault[] = [
 ];
 
 interface Cell {
-  fault: string; fop: Fop | 'start-up'; errno: string; ms: number; alive: boolean;
+  fault: string; fop: Fop | 'start-up' | 'SIGTERM' | 'umount'; errno: string; ms: number; alive: boolean;
   logLines: number; allLines: number; recovered: boolean; recoverMs: number; hung: boolean;
   problems: string[]; known?: string; notes: string[];
 }
@@ -154,10 +155,11 @@ const sigCgt = (pid: number) => /^SigCgt:\s+(\w+)/m.exec(fs.readFileSync(`/proc/
  * The next fops work: create + write (through JS), read back, list, a negative
  * lookup (through JS). Retried while the environment restarts (ENOTCONN).
  */
-async function recover(v: Volume, tag: string, withinMs: number): Promise<{ ok: boolean; ms: number; last: string }> {
+async function recover(v: Volume, tag: string, withinMs: number): Promise<{ ok: boolean; ms: number; last: string; errors: string[] }> {
   const d = path.join(v.mount, 'd');
   const t0 = performance.now();
   let last = '';
+  const errors: string[] = [];
   for (let attempt = 0; performance.now() - t0 < withinMs; attempt++) {
     const name = `ok-${tag}-${attempt}`, f = path.join(d, name);
     const steps: [string, () => Promise<unknown>][] = [
@@ -172,12 +174,12 @@ async function recover(v: Volume, tag: string, withinMs: number): Promise<{ ok: 
     let ok = true;
     for (const [what, step] of steps) {
       const r = await timed(step, 5000);
-      if (r.code !== 'ok') { ok = false; last = `${what}: ${r.code}`; break; }
+      if (r.code !== 'ok') { ok = false; last = `${what}: ${r.code}`; errors.push(last); break; }
     }
-    if (ok) return { ok: true, ms: Math.round(performance.now() - t0), last: '' };
+    if (ok) return { ok: true, ms: Math.round(performance.now() - t0), last: '', errors };
     await sleep(100);
   }
-  return { ok: false, ms: Math.round(performance.now() - t0), last };
+  return { ok: false, ms: Math.round(performance.now() - t0), last, errors };
 }
 
 async function faultVolume(t: TestContext, f: Fault): Promise<Volume> {
@@ -270,6 +272,8 @@ async function runCell(v: Volume, f: Fault, fop: Fop, i: number): Promise<Cell> 
   if (cell.logLines === 0) cell.problems.push(`no log line matches ${f.cause(fop)}`);
   else if (cell.logLines > 1 && !f.manyLines) cell.problems.push(`${cell.logLines} log lines match ${f.cause(fop)} (expected one)`);
   if (!cell.recovered) cell.problems.push(`the next fops do not work: ${rec.last}`);
+  // fops that come while an environment restarts wait for the new one
+  if (rec.errors.length) cell.problems.push(`the next fops failed before they worked: ${rec.errors.join(', ')}`);
   if (cell.problems.length) {
     const ctx = text.split('\n').filter((l) => l.includes(`0-${XL}:`)).slice(0, 12).join('\n');
     cell.notes.push(`log:\n${ctx}`);
@@ -303,7 +307,8 @@ for (const f of FAULTS) {
 }
 
 // Start-up faults: the mount fails cleanly and the log says why.
-const STARTUP = [
+const STARTUP: Array<{ kind: string; cause: RegExp; noModule?: boolean }> = [
+  { kind: 'no-module', noModule: true, cause: /0-fm: option module is required: the path of the translator module/ },
   { kind: 'ctor', cause: /0-fm: cannot load translator module .*fault-matrix\.ts: Error: fault-matrix: the constructor throws on purpose/ },
   { kind: 'init', cause: /0-fm: cannot load translator module .*fault-matrix\.ts: Error: fault-matrix: init\(\) throws on purpose/ },
   { kind: 'init-reject', cause: /0-fm: cannot load translator module .*fault-matrix\.ts: Error: fault-matrix: init\(\) rejects on purpose/ },
@@ -313,7 +318,9 @@ for (const s of STARTUP) {
   test(`fault matrix: start-up, ${s.kind} fails`, async () => {
     trials++;
     const t0 = performance.now();
-    const r = await tryStartVolume({ client: [glujs(XL, fixture('fault-matrix.ts'), { startup: s.kind })] });
+    const spec = glujs(XL, fixture('fault-matrix.ts'), { startup: s.kind });
+    if (s.noModule) delete spec.options!.module;
+    const r = await tryStartVolume({ client: [spec] });
     const ms = Math.round(performance.now() - t0);
     const cell: Cell = { fault: `start-up: ${s.kind}`, fop: 'start-up', errno: r.ok ? 'mounted' : 'mount failed', ms,
       alive: false, logLines: 0, allLines: 0, recovered: true, recoverMs: 0, hung: false, problems: [], notes: [] };
@@ -334,6 +341,35 @@ for (const s of STARTUP) {
   });
 }
 
+// The daemon is stopped right after a fault restarted its environment
+// (process.exit in a handler): it exits, and its log shows no crash.
+for (const how of ['SIGTERM', 'umount'] as const) {
+  if (only && !only.includes('exit')) continue;
+  test(`fault matrix: stop while restarting (${how})`, async (t) => {
+    const f = FAULTS.find((x) => x.kind === 'exit')!;
+    const v = await faultVolume(t, f);
+    const pid = v.clientPids[0];
+    trials++;
+    const r = await timed(() => fsp.access(path.join(v.mount, 'd', 'L-stop')));
+    const t0 = performance.now();
+    if (how === 'SIGTERM') process.kill(pid, 'SIGTERM');
+    else await run('umount', [v.mount], 15_000);
+    let gone = false;
+    for (const end = Date.now() + HUNG_MS; Date.now() < end && !(gone = !alive(pid));) await sleep(50);
+    const cell: Cell = { fault: 'stop while restarting', fop: how, errno: r.code, ms: Math.round(performance.now() - t0),
+      alive: !gone, logLines: 0, allLines: 0, recovered: true, recoverMs: 0, hung: false, problems: [], notes: [] };
+    const text = v.log(0);
+    cell.logLines = countLines(text, /0-fm: restarting the JS environment/);
+    cell.allLines = countLines(text, EW_LINE);
+    if (r.code !== 'EIO') cell.problems.push(`the exiting fop got ${r.code}`);
+    if (!gone) cell.problems.push(`the daemon did not exit within ${HUNG_MS} ms`);
+    if (/signal received: (?!15)\d+|pending frames:/.test(text)) { crashes++; cell.problems.push('the log shows a crash (signal received)'); }
+    if (cell.logLines !== 1) cell.problems.push(`${cell.logLines} restarts logged (one expected)`);
+    cells.push(cell);
+    assert.deepEqual(cell.problems, [], `${cell.problems.join('; ')}\n${text.split('\n').slice(-30).join('\n')}`);
+  });
+}
+
 test('fault matrix: summary', () => {
   const rows = [
     '| fault | fop | errno | ms | daemon alive | cause lines | all E/W lines | next fops | result |',
@@ -341,8 +377,10 @@ test('fault matrix: summary', () => {
   ];
   for (const c of cells) {
     const result = c.problems.length ? (c.known ? `KNOWN FAILURE: ${c.known}` : `FAIL: ${c.problems.join('; ')}`) : 'ok';
-    const rec = c.fop === 'start-up' ? 'n/a' : c.recovered ? `ok (${c.recoverMs} ms)` : 'NO';
-    rows.push(`| ${c.fault} | ${c.fop} | ${c.errno} | ${c.ms} | ${c.fop === 'start-up' ? 'n/a' : c.alive ? 'yes' : 'NO'} | ${c.logLines} | ${c.allLines} | ${rec} | ${result.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
+    const stopped = c.fault === 'stop while restarting';
+    const rec = c.fop === 'start-up' || stopped ? 'n/a' : c.recovered ? `ok (${c.recoverMs} ms)` : 'NO';
+    const up = c.fop === 'start-up' ? 'n/a' : stopped ? (c.alive ? 'STILL RUNNING' : 'exited') : c.alive ? 'yes' : 'NO';
+    rows.push(`| ${c.fault} | ${c.fop} | ${c.errno} | ${c.ms} | ${up} | ${c.logLines} | ${c.allLines} | ${rec} | ${result.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
   }
   const notes = cells.filter((c) => c.notes.some((n) => !n.startsWith('log:')))
     .map((c) => `- ${c.fault} x ${c.fop}: ${c.notes.filter((n) => !n.startsWith('log:')).join('; ')}`);
@@ -362,7 +400,9 @@ test('fault matrix: summary', () => {
       `a fop must complete within handler-timeout + 1 s). errno \`ok\` = the fop succeeded; for faults beside the answer ` +
       '(late use, timers, signals) the fop gets the child\'s own answer (lookup of a missing name: ENOENT). ' +
       '"cause lines" counts the lines `0-fm: ...` that name this fop\'s cause (one expected); "all E/W lines" counts every ' +
-      'error or warning line of the translator in the cell, recovery included (ENOTCONN while an environment restarts).',
+      'error or warning line of the translator in the cell, recovery included. "next fops" must work at the first try, ' +
+      'also right after a restart (they wait for the new environment). The "stop while restarting" rows stop the daemon ' +
+      'right after a fault restarted its environment ("cause lines": the restart line; the daemon must exit).',
     '',
     ...rows,
     '',
