@@ -19,6 +19,8 @@ interface Dir {
 interface Listing { gfid: Gfid; names: string[]; next: bigint; gen: bigint; jsGen: number }
 
 export default class NegativeLookupCache extends Translator {
+  /** other clients' creates reach it by upcall (features.cache-invalidation on the bricks) */
+  static requires = { upcall: true };
   static options = {
     timeout: { type: 'time', default: 60, description: 'seconds a learnt answer stays valid' },
     limit: { type: 'size', default: '16MB', description: 'memory for cached names; LRU beyond it' },

@@ -11,6 +11,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { Volfile, VolfileError, positionFrom, describePosition, type Position } from './volfile';
+import { loadModule } from './runtime';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BUILT = path.join(ROOT, 'build', 'Release', 'glujs.node');
@@ -266,6 +267,8 @@ interface FilterEntry {
   position: Position;
   /** the xlator type spliced in (default features/glujs; `npm run test:asan` uses features/glujs-asan) */
   type?: string;
+  /** the module declares `static requires = { upcall: true }`: the filter adds `upcall-bricks on|off` */
+  upcall?: boolean;
 }
 interface FilterConfig { glusterdDir: string; volumes: Record<string, FilterEntry>; }
 
@@ -333,7 +336,7 @@ function fuseVolfileOf(file: string): string | undefined {
 
 /** Splice one configured volume's glujs into volfile text. Idempotent: an xlator of the
  * same name and type already there is cut out first. */
-export function applyFilter(text: string, source: string, volname: string, e: FilterEntry): string {
+export function applyFilter(text: string, source: string, volname: string, e: FilterEntry, bricksUpcall?: 'on' | 'off'): string {
   let vf = Volfile.parse(text, source);
   const old = vf.get(e.name), type = e.type ?? 'features/glujs';
   if (old) {
@@ -341,7 +344,33 @@ export function applyFilter(text: string, source: string, volname: string, e: Fi
     vf = vf.remove(e.name);
   }
   const pos = 'default' in e.position ? { default: true as const, volname } : e.position;
-  return vf.insert({ name: e.name, type, options: [['module', e.module], ...e.options] }, pos).toString();
+  const upcall: Array<[string, string]> = e.upcall && bricksUpcall ? [['upcall-bricks', bricksUpcall]] : [];
+  return vf.insert({ name: e.name, type, options: [['module', e.module], ...e.options, ...upcall] }, pos).toString();
+}
+
+/** Whether every brick of the volume whose volfiles are in `volDir` sends cache
+ * invalidations (features/upcall with cache-invalidation on); undefined when no
+ * brick volfile is there. */
+export function bricksUpcall(volDir: string): 'on' | 'off' | undefined {
+  let bricks = 0, on = 0;
+  for (const f of fs.existsSync(volDir) ? fs.readdirSync(volDir) : []) {
+    if (!f.endsWith('.vol') || /-fuse\.vol$/.test(f)) continue;
+    let vf: Volfile;
+    try { vf = Volfile.parse(fs.readFileSync(path.join(volDir, f), 'utf8'), f); } catch { continue; }
+    if (!vf.volumes.some((v) => v.type === 'storage/posix')) continue; // a brick (not gfproxyd, not a client)
+    bricks++;
+    const up = vf.volumes.find((v) => v.type === 'features/upcall');
+    const ci = up?.options.filter((o) => o.key === 'cache-invalidation').pop()?.value ?? 'off';
+    if (/^(on|yes|true|enable|1)$/i.test(ci)) on++;
+  }
+  return bricks === 0 ? undefined : on === bricks ? 'on' : 'off';
+}
+
+/** Does the module declare `static requires = { upcall: true }`? (loads it in this process) */
+function moduleNeedsUpcall(module: string): boolean {
+  const exported = loadModule(module);
+  const Cls = exported && (exported.default ?? exported);
+  return !!(Cls && typeof Cls === 'function' && Cls.requires?.upcall);
 }
 
 function cmdFilterRun(argv: string[]): number {
@@ -362,7 +391,7 @@ function cmdFilterRun(argv: string[]): number {
     return 1;
   }
   const text = fs.readFileSync(file, 'utf8');
-  const out = applyFilter(text, file, volname, e);
+  const out = applyFilter(text, file, volname, e, bricksUpcall(path.dirname(path.resolve(file))));
   if (out !== text) writeAtomic(file, out);
   console.error(`${stamp} glujs filter: ${file}: ${e.name} (${e.module}) ${describePosition('default' in e.position ? { default: true, volname } : e.position)}`);
   return 0;
@@ -391,7 +420,7 @@ export function regenerate(gd: Glusterd, volname: string): string {
 
 function cmdFilterInstall(argv: string[]): number {
   const cmd = 'glujs filter install';
-  const p = parseArgs(argv, { flags: ['top', 'no-regenerate'], values: ['volume', 'module', 'name', 'type', 'below', 'above', 'glusterd-dir', 'glusterd-sock'], multi: ['option'] }, cmd);
+  const p = parseArgs(argv, { flags: ['top', 'no-regenerate', 'enable-upcall'], values: ['volume', 'module', 'name', 'type', 'below', 'above', 'glusterd-dir', 'glusterd-sock'], multi: ['option'] }, cmd);
   if (p.pos.length) throw new UsageError(`${cmd}: unexpected argument ${p.pos[0]}`);
   const volname = p.values.get('volume');
   if (!volname) throw new UsageError(`${cmd}: --volume V is required`);
@@ -415,7 +444,29 @@ function cmdFilterInstall(argv: string[]): number {
   }
   // check now that the current volfiles take the insertion, rather than in glusterd's filter run
   const volDir = path.join(fp.workdir, 'vols', volname);
-  const entry: FilterEntry = { module, name, options, position, ...(type ? { type } : {}) };
+  let upcall = false;
+  try { upcall = moduleNeedsUpcall(module); } catch (e) {
+    console.error(`glujs: warning: cannot load ${module} to read its requirements: ${(e as Error).message}`);
+  }
+  const entry: FilterEntry = { module, name, options, position, ...(type ? { type } : {}), ...(upcall ? { upcall } : {}) };
+  if (upcall && up) {
+    const KEY = 'features.cache-invalidation';
+    const get = gluster(gd, ['volume', 'get', volname, KEY, '--xml']);
+    const value = /<Value>([^<]*)<\/Value>/.exec(get.out)?.[1] ?? 'unknown';
+    if (!/^(on|yes|true|enable|1)$/i.test(value)) {
+      if (p.flags.has('enable-upcall')) {
+        for (const [k, v] of [[KEY, 'on'], ['features.cache-invalidation-timeout', '600']]) {
+          const set = gluster(gd, ['volume', 'set', volname, k, v]);
+          if (set.code !== 0) throw new Error(`gluster volume set ${volname} ${k} ${v} failed: ${cliMessage(set)}`);
+          console.log(`glujs: gluster volume set ${volname} ${k} ${v} (--enable-upcall: ${path.basename(module)} relies on upcall)`);
+        }
+      } else {
+        console.error(`glujs: warning: ${path.basename(module)} relies on upcall, but ${KEY} is ${value} on ${volname}: ` +
+          'changes made by other clients are seen only when its entries expire. ' +
+          `Run: gluster volume set ${volname} ${KEY} on (or install with --enable-upcall)`);
+      }
+    }
+  }
   for (const f of fs.existsSync(volDir) ? fs.readdirSync(volDir) : []) {
     const file = path.join(volDir, f);
     if (fuseVolfileOf(file) !== volname) continue;
@@ -513,6 +564,7 @@ const USAGE = `usage:
                 [--below VOL | --above VOL | --top] [-o OUT]
   glujs filter install --volume V --module PATH [--option key=value ...] [--name NAME]
                 [--below VOL | --above VOL | --top] [--no-regenerate] [--type XLATOR-TYPE]
+                [--enable-upcall]   (a module with static requires = { upcall: true }: set features.cache-invalidation on)
                 [--glusterd-dir DIR] [--glusterd-sock FILE]
   glujs filter uninstall [--volume V] [--no-regenerate] [--glusterd-dir DIR] [--glusterd-sock FILE]
   glujs filter list`;

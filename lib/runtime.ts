@@ -53,7 +53,8 @@ interface Callbacks {
 
 const LEVEL = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 } as const;
 /** Options that are glujs's own (native/gluster/xlator.c), not the module's. */
-const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog', 'watch', 'heap-limit', 'max-pending']);
+// upcall-bricks: written by `glujs filter` (on/off: do the volume's bricks send cache invalidations?)
+const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog', 'watch', 'heap-limit', 'max-pending', 'upcall-bricks']);
 const EVENTS = ['child-up', 'child-down', 'upcall', 'forget', 'release', 'releasedir', 'invalidate'] as const;
 /** Kinds JS reads but cannot make (see FromJs in native/node/binding.cc). */
 const READONLY = new Set<string>(['loc', 'fd', 'inode', 'flock', 'lease', 'locklist', 'opaque']);
@@ -348,6 +349,12 @@ export function start(native: Native): void {
     if (typeof Cls !== 'function' || !(Cls.prototype instanceof Translator))
       throw new TypeError(`${cfg.module}: the default export must be a class extending Translator from 'glujs'`);
     const options = typedOptions(cfg.options, Cls.options, cfg.module);
+    const upcallBricks = cfg.options.find(([k]) => k === 'upcall-bricks')?.[1];
+    if (Cls.requires?.upcall && upcallBricks === 'off') {
+      log.warn(`${path.basename(cfg.module)} relies on upcall, but the bricks of this volume send no cache invalidations ` +
+        '(features.cache-invalidation off): changes made by other clients are seen only when its own entries expire. ' +
+        'Turn it on: gluster volume set VOLUME features.cache-invalidation on');
+    }
     const ctx: TranslatorContext = { name: cfg.name, options, log, fast };
     setPendingContext(ctx);
     try {

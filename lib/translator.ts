@@ -116,6 +116,16 @@ export interface FastPath {
   stats(): { hits: number; entries: number; dirs: number; invalidations: number; learnt: number };
 }
 
+/**
+ * What a translator relies on, declared as `static requires = { upcall: true }`.
+ * - `upcall`: it needs the bricks' cache invalidations (features/upcall with
+ *   `features.cache-invalidation on`) to hear of other clients' changes, as a
+ *   cache does. `glujs filter install` then warns when the volume has them off
+ *   (or turns them on with `--enable-upcall`), and the instance logs a warning
+ *   at start when the volfile says its bricks send none.
+ */
+export interface TranslatorRequirements { upcall?: boolean; }
+
 /** Per-instance context the runtime hands to the constructor. */
 export interface TranslatorContext {
   name: string;
@@ -139,6 +149,8 @@ export function setPendingContext(c: TranslatorContext | undefined): void {
  * reload) and `fini()`.
  */
 export class Translator {
+  /** What this translator relies on (see {@link TranslatorRequirements}). */
+  static requires?: TranslatorRequirements;
   /** The xlator's name in the volfile. */
   readonly name: string;
   /** The volfile's options (typed by `static options`, when the class declares it). */

@@ -11,7 +11,7 @@ import { spawn, execFile } from 'node:child_process';
 import { Volfile, VolfileError, quoteWord } from '../lib/volfile';
 import { applyFilter, filterDir } from '../lib/cli';
 import { startGlusterd, type Glusterd, type Mount } from '../lib/glusterd';
-import { ROOT, fixture, grep, until, sleep, alive, errCode, GLUJS_TYPE } from './util';
+import { ROOT, example, fixture, grep, until, sleep, alive, errCode, GLUJS_TYPE } from './util';
 
 /** The xlator under test (the ASan run installs features/ and user/glujs-asan) and its user.xlator.* name. */
 const UX = GLUJS_TYPE.replace(/^.*\//, '');
@@ -250,6 +250,40 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
     await gd.stop();
     assert.equal(fs.existsSync(workdir), false);
     assert.deepEqual(snapshot(), varLib, '/var/lib/glusterd is as it was');
+  });
+
+  test('filter install: a module that relies on upcall is warned about, or --enable-upcall turns it on; the instance says so', async () => {
+    const vol = await gd.createVolume('gju');
+    const optionOf = () => Volfile.parse(fs.readFileSync(vol.clientVolfile, 'utf8'), vol.clientVolfile).need('gju-glujs').options
+      .filter((o) => o.key === 'upcall-bricks').map((o) => o.value);
+    try {
+      const r = await glujs(['filter', 'install', '--volume', 'gju', '--module', example('nlc.ts'), ...filterArgs(), ...typeArgs()], { env: gd.env });
+      assert.equal(r.code, 0, r.err + r.out);
+      assert.match(r.err, /warning: nlc\.ts relies on upcall, but features\.cache-invalidation is off on gju: .*--enable-upcall/);
+      assert.deepEqual(optionOf(), ['off'], 'the filter tells the instance that the bricks send no upcall');
+      const m = await vol.mount();
+      assert.match(m.logText(), /0-gju-glujs: nlc\.ts relies on upcall, but the bricks of this volume send no cache invalidations/);
+      await m.unmount();
+
+      const r2 = await glujs(['filter', 'install', '--volume', 'gju', '--module', example('nlc.ts'), '--enable-upcall', ...filterArgs(), ...typeArgs()], { env: gd.env });
+      assert.equal(r2.code, 0, r2.err + r2.out);
+      assert.match(r2.out, /gluster volume set gju features\.cache-invalidation on \(--enable-upcall/);
+      assert.doesNotMatch(r2.err, /relies on upcall/);
+      assert.match((await gd.gluster(['volume', 'get', 'gju', 'features.cache-invalidation'])).out, /features\.cache-invalidation\s+on/);
+      await until(() => optionOf()[0] === 'on', 10_000, 'upcall-bricks on in the client volfile');
+      const m2 = await vol.mount();
+      assert.match(m2.logText(), /0-gju-glujs: loaded translator module/);
+      assert.doesNotMatch(m2.logText(), /relies on upcall/);
+      await m2.unmount();
+
+      // a module that declares nothing gets no such option and no warning
+      const r3 = await glujs(['filter', 'install', '--volume', 'gju', '--module', fixture('hide.ts'), ...filterArgs(), ...typeArgs()], { env: gd.env });
+      assert.equal(r3.code, 0, r3.err + r3.out);
+      assert.doesNotMatch(r3.err, /upcall/);
+      await until(() => optionOf().length === 0, 10_000, 'no upcall-bricks option');
+    } finally {
+      await glujs(['filter', 'uninstall', '--volume', 'gju', ...filterArgs()], { env: gd.env });
+    }
   });
 
   test('client graph: filter install -> the live mount switches to a graph with glujs; uninstall -> back', async (t) => {
