@@ -67,6 +67,14 @@ function opDone(): Error {
   return Object.assign(new Error('this op has already completed'), { code: 'ERR_GLUJS_OP_DONE' });
 }
 
+/** Throws unless v is a plain object ({...} or Object.create(null)): a Buffer, an
+ * array or a Map given as fields would be walked index by index (8 MB: seconds). */
+function plainObject(v: object, what: string): void {
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null)
+    throw new TypeError(`${what} must be a plain object of fields, not ${Array.isArray(v) ? 'an array' : proto?.constructor?.name ?? 'an object'}`);
+}
+
 /** JS value -> what the native side reads for a kind (Dicts flatten; entries keep their index). */
 function outgoing(kind: string, v: unknown): unknown {
   if (v === undefined || v === null) return v;
@@ -118,6 +126,7 @@ export function start(native: Native): void {
       if (overrides === undefined) return undefined;
       if (typeof overrides !== 'object' || overrides === null)
         throw new TypeError(`${this.fop}: wind() takes an object of arguments to replace`);
+      plainObject(overrides, `${this.fop}: the arguments to replace`);
       const names = this.info.args as readonly string[];
       const out: unknown[] = new Array(names.length);
       for (const [k, v] of Object.entries(overrides)) {
@@ -214,6 +223,7 @@ export function start(native: Native): void {
   /** A made-up reply ({opRet, opErrno, buf, ...}) as fields. */
   function madeFields(op: OpImpl, r: Record<string, unknown>): unknown[] {
     const names = op.info.reply as readonly string[];
+    plainObject(r, `a ${op.fop} reply`);
     for (const k of Object.keys(r))
       if (!names.includes(k)) throw new TypeError(`a ${op.fop} reply has no field '${k}' (it has: ${names.join(', ')})`);
     const out = names.map((n, i) => outgoing(op.info.replyKinds[i], r[n]));
@@ -391,9 +401,15 @@ function errnoField(v: unknown): unknown {
   return errnoOf(v as number | string);
 }
 
+/** Text for a thrown value, whatever it is: never throws (a getter, a Proxy trap or a
+ * borrowed prototype can make inspecting it throw), and stays short. */
 function describe(e: unknown): string {
-  if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
-  return util.inspect(e);
+  try {
+    if (e instanceof Error) return String(e.stack ?? `${e.name}: ${e.message}`).slice(0, 8192);
+    return util.inspect(e, { depth: 3, maxArrayLength: 20, maxStringLength: 200, breakLength: Infinity }).slice(0, 8192);
+  } catch {
+    try { return `${Object.prototype.toString.call(e)} (cannot be inspected)`; } catch { return '(a value that cannot be described)'; }
+  }
 }
 
 function makeLogger(native: Native): Logger {

@@ -147,6 +147,10 @@ export type DictLike = Dict | Map<string, DictValue> | Record<string, DictValue>
 
 export function toDict(v: DictLike): Dict {
   if (v instanceof Dict) return v;
+  // a string, Buffer or array would be walked character by character (1 MB: seconds)
+  const proto = v !== null && typeof v === 'object' ? Object.getPrototypeOf(v) : undefined;
+  if (!(v instanceof Map) && proto !== Object.prototype && proto !== null)
+    throw new TypeError(`xdata/dict must be a Dict, a Map or a plain object, not ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v !== 'object' ? typeof v : proto?.constructor?.name ?? 'an object'}`);
   const d = new Dict();
   for (const [k, x] of v instanceof Map ? v : Object.entries(v)) d.set(k, x);
   return d;

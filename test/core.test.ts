@@ -234,3 +234,26 @@ test('glujs/testing: one call starts a volume with a module and returns the moun
   fs.writeFileSync(path.join(mnt, 'yes'), 'x');
   assert.equal(fs.readFileSync(path.join(mnt, 'yes'), 'utf8'), 'x');
 });
+
+test('malformed answers the fuzz found: each fails its fop with EIO at once, and the daemon lives', async (t) => {
+  const v = await withVolume(t, { client: [glujs('mal', fixture('malformed.ts'), { 'handler-timeout': 20, watchdog: 5 })] });
+  const d = path.join(v.mount, 'd');
+  fs.mkdirSync(d);
+  const code = (fn: () => unknown) => { try { fn(); return 'ok'; } catch (e) { return (e as NodeJS.ErrnoException).code; } };
+  for (const [name, call, why] of [
+    ['mk-empty', () => fs.closeSync(fs.openSync(path.join(d, 'mk-empty'), 'wx')), /create reply\.buf: a success needs the entry's iatt with its gfid/],
+    ['mk-null', () => fs.closeSync(fs.openSync(path.join(d, 'mk-null'), 'wx')), /create reply\.buf: a success needs the entry's iatt with its gfid/],
+    ['ov-buffer', () => fs.accessSync(path.join(d, 'ov-buffer')), /lookup: the arguments to replace must be a plain object of fields, not Buffer/],
+    ['xd-string', () => fs.accessSync(path.join(d, 'xd-string')), /xdata\/dict must be a Dict, a Map or a plain object, not string/],
+    ['th-proto', () => fs.accessSync(path.join(d, 'th-proto')), /the handler rejected: \[object Object\] \(cannot be inspected\)/],
+  ] as const) {
+    const t0 = Date.now();
+    assert.equal(code(call), 'EIO', name);
+    assert.ok(Date.now() - t0 < 3000, `${name} took ${Date.now() - t0} ms (a timeout or the watchdog, not a quick refusal)`);
+    assert.match(v.log(0), why, name);
+  }
+  assert.ok(alive(v.clientPids[0]), 'the daemon lives');
+  fs.writeFileSync(path.join(d, 'fine'), 'ok');
+  assert.equal(fs.readFileSync(path.join(d, 'fine'), 'utf8'), 'ok');
+  assert.doesNotMatch(v.log(0), /signal received|restarting the JS environment/);
+});

@@ -516,19 +516,47 @@ bool Collect(napi_env env, OpRec* r, ReplyRec* rep, bool reply, napi_value field
     } else if (rep) {
       vals[i] = gj_reply_val(rep->reply, i);
     } else {
-      // A reply JS made up: fill what it left out so no parent meets a NULL it
-      // would dereference on success.
-      vals[i].p = nullptr;
+      vals[i].p = nullptr;  // a reply JS made up: what it left out is filled below
       if (kinds[i] == GJ_NUM) vals[i].i = 0;
-      else if (kinds[i] == GJ_INODE) vals[i].p = gj_op_inode(r->op);
-      else if (kinds[i] == GJ_FD || kinds[i] == GJ_FLOCK || kinds[i] == GJ_LEASE)
-        vals[i].p = gj_op_first_arg(r->op, kinds[i]);
-      if (!vals[i].p && kinds[i] != GJ_NUM && kinds[i] != GJ_DICT && op_ret >= 0) {
-        vals[i].p = gj_make_zero(kinds[i]);
-        owned[i] = vals[i].p != nullptr;
-      }
     }
     if (reply && i == 0) op_ret = vals[0].i;
+  }
+  // A success reply must not hand a parent a NULL it dereferences (fuse-bridge
+  // binds a create's fd, links its inode): a field left out, or given as null,
+  // comes from the op's own arguments, or is a zeroed value of its kind.
+  for (int i = 1; reply && op_ret >= 0 && i < n; i++) {
+    if (kinds[i] == GJ_NUM || kinds[i] == GJ_DICT || vals[i].p) continue;
+    owned[i] = false;  // a null from JS owns nothing; what is lent below is borrowed
+    if (kinds[i] == GJ_INODE) vals[i].p = gj_op_inode(r->op);
+    else if (kinds[i] == GJ_FD || kinds[i] == GJ_FLOCK || kinds[i] == GJ_LEASE)
+      vals[i].p = gj_op_first_arg(r->op, kinds[i]);
+    if (!vals[i].p) {
+      vals[i].p = gj_make_zero(kinds[i]);
+      owned[i] = vals[i].p != nullptr;
+    }
+    if (!vals[i].p && (kinds[i] == GJ_FD || kinds[i] == GJ_INODE)) {
+      for (int j = 0; j < n; j++)
+        if (owned[j]) gj_val_release(kinds[j], vals[j]);
+      napi_throw_type_error(env, "ERR_GLUJS_REPLY",
+                            (FieldName(code, reply, i) + ": a success reply needs it, and the op has none to lend").c_str());
+      return false;
+    }
+  }
+  // An entry fop's success (lookup, create, mkdir, mknod, symlink, link: an
+  // inode, then its iatt) makes the parent link the inode under the iatt's
+  // gfid; a null gfid makes fuse-bridge bind a NULL inode and crash.
+  for (int i = 1; reply && op_ret >= 0 && i + 1 < n; i++) {
+    if (kinds[i] != GJ_INODE || kinds[i + 1] != GJ_IATT || !vals[i + 1].p) continue;
+    gj_iatt_t ia;
+    gj_view_iatt(vals[i + 1].p, &ia);
+    static const uint8_t zero[16] = {0};
+    if (memcmp(ia.gfid, zero, 16) != 0) continue;
+    for (int j = 0; j < n; j++)
+      if (owned[j]) gj_val_release(kinds[j], vals[j]);
+    napi_throw_type_error(env, "ERR_GLUJS_REPLY",
+                          (FieldName(code, reply, i + 1) +
+                           ": a success needs the entry's iatt with its gfid (return the child's reply, or fail)").c_str());
+    return false;
   }
   return true;
 }
