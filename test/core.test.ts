@@ -246,6 +246,8 @@ test('malformed answers the fuzz found: each fails its fop with EIO at once, and
     ['ov-buffer', () => fs.accessSync(path.join(d, 'ov-buffer')), /lookup: the arguments to replace must be a plain object of fields, not Buffer/],
     ['xd-string', () => fs.accessSync(path.join(d, 'xd-string')), /xdata\/dict must be a Dict, a Map or a plain object, not string/],
     ['th-proto', () => fs.accessSync(path.join(d, 'th-proto')), /the handler rejected: \[object Object\] \(cannot be inspected\)/],
+    ['wn-fd', () => fs.closeSync(fs.openSync(path.join(d, 'wn-fd'), 'wx')), /create fd: null cannot be wound; leave it out to keep the op's own/],
+    ['wn-loc', () => fs.accessSync(path.join(d, 'wn-loc')), /lookup loc: null cannot be wound/],
   ] as const) {
     const t0 = Date.now();
     assert.equal(code(call), 'EIO', name);

@@ -511,6 +511,16 @@ bool Collect(napi_env env, OpRec* r, ReplyRec* rep, bool reply, napi_value field
         return false;
       }
       owned[i] = kinds[i] != GJ_NUM;
+      // A wind passes its arguments to a child that dereferences them (a NULL
+      // fd or loc crashes protocol/client): null is an argument only where the
+      // op's own is null too (getxattr's name for a listing), or for a dict.
+      if (!reply && !vals[i].p && kinds[i] != GJ_NUM && kinds[i] != GJ_DICT && gj_op_arg(r->op, i).p) {
+        for (int j = 0; j < i; j++)
+          if (owned[j]) gj_val_release(kinds[j], vals[j]);
+        napi_throw_type_error(env, "ERR_GLUJS_WIND",
+                              (FieldName(code, reply, i) + ": null cannot be wound; leave it out to keep the op's own").c_str());
+        return false;
+      }
     } else if (!reply) {
       vals[i] = gj_op_arg(r->op, i);
     } else if (rep) {
