@@ -14,6 +14,7 @@
       "native/gluster/ops.c",
       "native/gluster/values.c",
       "native/gluster/fast.c",
+      "native/gluster/threads.c",
       "native/node/embed.cc",
       "native/node/binding.cc",
     ],

@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
 import { FOPS, type FopName } from './gen/fops';
+import { EVENTS, LOG_LEVEL as LEVEL, OWN_OPTIONS as OWN, type FastStats } from './gen/shared';
 import { Dict, toDict, type DictLike } from './types';
 import { errnoOf } from './errno';
 import { cacheDir, checkTrusted, forgetChecks, trustedEntry } from './trust';
@@ -39,7 +40,7 @@ export interface Native {
   fastNegative(pargfid: string, name: string, gen: bigint, ttlMs: number): void;
   fastComplete(pargfid: string, names: string[], gen: bigint, ttlMs: number): void;
   fastInvalidate(pargfid?: string, name?: string): void;
-  fastStats(): { hits: number; entries: number; dirs: number; invalidations: number; learnt: number };
+  fastStats(): FastStats;
   fastLearn(ttlMs: number, maxNames: number): void;
 }
 interface Callbacks {
@@ -51,11 +52,9 @@ interface Callbacks {
   onHandoff(): void;
 }
 
-const LEVEL = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 } as const;
 /** Options that are glujs's own (native/gluster/xlator.c), not the module's. */
 // upcall-bricks: written by `glujs filter` (on/off: do the volume's bricks send cache invalidations?)
-const OWN_OPTIONS = new Set(['module', 'handler-timeout', 'watchdog', 'watch', 'heap-limit', 'max-pending', 'upcall-bricks']);
-const EVENTS = ['child-up', 'child-down', 'upcall', 'forget', 'release', 'releasedir', 'invalidate'] as const;
+const OWN_OPTIONS: ReadonlySet<string> = new Set(OWN);
 /** Kinds JS reads but cannot make (see FromJs in native/node/binding.cc). */
 const READONLY = new Set<string>(['loc', 'fd', 'inode', 'flock', 'lease', 'locklist', 'opaque']);
 
@@ -414,7 +413,7 @@ function describe(e: unknown): string {
 
 function makeLogger(native: Native): Logger {
   const at = (l: number) => (msg: string) => native.log(l, String(msg));
-  return { error: at(LEVEL.error), warn: at(LEVEL.warn), info: at(LEVEL.info), debug: at(LEVEL.debug), trace: at(LEVEL.trace) };
+  return { error: at(LEVEL.error), warn: at(LEVEL.warning), info: at(LEVEL.info), debug: at(LEVEL.debug), trace: at(LEVEL.trace) };
 }
 
 /** Keep JS from touching the daemon's process-wide state (PLATFORM.md). */
@@ -428,7 +427,7 @@ function harden(native: Native, log: Logger): void {
   Object.defineProperty(process, 'stderr', { value: err, configurable: true });
   const fmt = (level: number) => (...a: unknown[]) => native.log(level, util.format(...a));
   Object.assign(console, {
-    log: fmt(LEVEL.info), info: fmt(LEVEL.info), warn: fmt(LEVEL.warn), error: fmt(LEVEL.error),
+    log: fmt(LEVEL.info), info: fmt(LEVEL.info), warn: fmt(LEVEL.warning), error: fmt(LEVEL.error),
     debug: fmt(LEVEL.debug), trace: (...a: unknown[]) => native.log(LEVEL.info, util.format(...a) + '\n' + new Error().stack),
   });
   // No process-wide signal handlers, no abort, no setenv. Node installs a

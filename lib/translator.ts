@@ -1,5 +1,6 @@
 // The API a translator author sees: Translator, Op, Reply, and the fast path.
 import type { FopArgs, FopReplies, FopHandlers, FopName } from './gen/fops';
+import type { FastStats } from './gen/shared';
 import type { Gfid, DictLike, DirEntry } from './types';
 import type { ErrnoName } from './errno';
 
@@ -113,7 +114,7 @@ export interface FastPath {
    */
   learn(ttlMs: number, maxNames?: number): void;
   /** Counters of the native table. */
-  stats(): { hits: number; entries: number; dirs: number; invalidations: number; learnt: number };
+  stats(): FastStats;
 }
 
 /**

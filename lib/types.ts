@@ -1,5 +1,6 @@
 // Value types that fops carry, as JS sees them. The C forms are in
 // native/bridge.h; lib/gen/fops.ts (generated) says which fop carries which.
+import { DictType } from './gen/shared';
 
 /** A GlusterFS gfid, as a UUID string ("00000000-0000-0000-0000-000000000001" is the root). */
 export type Gfid = string;
@@ -78,8 +79,8 @@ export interface Flock {
 /** A value glujs passes through untouched (leases, lock lists). */
 export type Opaque = null;
 
-/** GlusterFS dict value types (data_t). */
-export enum DictType { Str = 0, Int = 1, Uint = 2, Double = 3, Bin = 4, Gfid = 5 }
+/** GlusterFS dict value types (data_t), as native/gen/shared.h numbers them. */
+export { DictType };
 export type DictValue = string | number | bigint | Buffer;
 
 /**

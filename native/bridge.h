@@ -7,24 +7,27 @@
  * table entry (tools/gen-fops.mjs), each of a gj_kind_t. Every reply from a wind
  * becomes a gj_reply_t holding the callback's fields the same way. The C side
  * owns both; the C++ side reads them through views and builds new values with
- * the gj_make_* functions. Everything below is callable from the JS thread.
+ * the gj_make_* functions.
+ *
+ * Each function says which thread may call it:
+ *   [GF]  a GlusterFS thread (a fop's, an epoll or timer thread, init/fini/notify);
+ *   [JS]  an instance's JS thread (native/node/, while it runs the environment);
+ *   [any] either, or a thread of glujs's own.
+ * A [JS] function never blocks on a GlusterFS thread, and a [GF] one never waits
+ * for JS, but for gj_js_start and gj_js_handoff (init and reconfigure, bounded).
  */
 #ifndef GLUJS_BRIDGE_H
 #define GLUJS_BRIDGE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gen/shared.h" /* kinds, events, log levels, dict types, option names, fast counters */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Value kinds; the order matches KINDS in lib/gen/fops.ts. */
-typedef enum {
-    GJ_NUM, GJ_STR, GJ_DICT, GJ_IATT, GJ_LOC, GJ_FD, GJ_INODE, GJ_DATA,
-    GJ_ENTRIES, GJ_STATVFS, GJ_FLOCK, GJ_LEASE, GJ_CHECKSUM, GJ_LOCKLIST,
-    GJ_OPAQUE, GJ_KIND_MAX
-} gj_kind_t;
 
 /* A held value: a number, or a pointer the C side owns a reference to. */
 typedef union {
@@ -35,13 +38,13 @@ typedef union {
 #define GJ_FOP_MAX 64  /* > GF_FOP_MAXVALUE */
 #define GJ_MAX_VALS 12 /* most fields of any fop or reply */
 
-/* ---- the fop table (generated) ---- */
+/* ---- the fop table (generated) [any] ---- */
 /* Kinds of fop `code`'s arguments (reply == 0) or reply fields; returns the count,
  * or -1 when the fop cannot be handled in JS. */
 int gj_fop_kinds(int code, int reply, const unsigned char **kinds);
 const char *gj_fop_name(int code);
 
-/* ---- views of held values (borrowed; valid while the value is held) ---- */
+/* ---- views of held values (borrowed; valid while the value is held) [JS] ---- */
 typedef struct {
     uint8_t gfid[16];
     uint64_t ino, dev, rdev, size, blocks, flags;
@@ -84,8 +87,7 @@ typedef struct {
     void *inode, *xdata; /* borrowed; gj_entries_add takes its own refs */
 } gj_dirent_view_t;
 
-/* Dict value types, as JS sees them. */
-enum { GJ_DV_STR, GJ_DV_INT, GJ_DV_UINT, GJ_DV_DOUBLE, GJ_DV_BIN, GJ_DV_GFID };
+/* Dict values come with a GJ_DV_* type (gen/shared.h). */
 typedef void (*gj_dict_cb)(void *ctx, const char *key, int type, const void *data, size_t len);
 
 void gj_view_iatt(const void *iatt, gj_iatt_t *out);
@@ -101,7 +103,7 @@ size_t gj_entries_count(const void *entries);
 /* Fills out[0..n) with views of the held entry list; returns how many. */
 size_t gj_entries_views(const void *entries, gj_dirent_view_t *out, size_t n);
 
-/* ---- new values (owned by the caller until handed to wind/unwind) ---- */
+/* ---- new values (owned by the caller until handed to wind/unwind) [JS] ---- */
 void *gj_make_iatt(const gj_iatt_t *v);
 void *gj_make_statvfs(const gj_statvfs_t *v);
 void *gj_make_str(const char *s, size_t len);
@@ -116,7 +118,7 @@ int gj_entries_add(void *entries, const gj_dirent_view_t *v);
 void *gj_make_zero(int kind);
 void gj_val_release(int kind, gj_val_t v);
 
-/* ---- fops in flight ---- */
+/* ---- fops in flight [JS] (the op's own thread-safety: claims and references) ---- */
 typedef struct gj_op gj_op_t;
 typedef struct gj_reply gj_reply_t;
 
@@ -158,18 +160,16 @@ uint64_t gj_reply_cookie(const gj_reply_t *r);
 gj_val_t gj_reply_val(const gj_reply_t *r, int i);
 void gj_reply_free(gj_reply_t *r);
 
-/* ---- events without a reply: notify and the inode/fd callbacks ---- */
-enum { GJ_EV_CHILD_UP, GJ_EV_CHILD_DOWN, GJ_EV_UPCALL, GJ_EV_FORGET, GJ_EV_RELEASE,
-       GJ_EV_RELEASEDIR, GJ_EV_INVALIDATE };
+/* ---- events without a reply: notify and the inode/fd callbacks [GF] posts, [JS] reads ---- */
 typedef struct {
-    int type;
+    int type; /* GJ_EV_* */
     uint8_t gfid[16];
     uint32_t flags;   /* upcall: cache-invalidation flags */
     uint32_t expire;  /* upcall: seconds the invalidation stays relevant */
     uint8_t pargfid[16], oldpargfid[16];
 } gj_event_t;
 
-/* ---- the native answer cache (fast path) ---- */
+/* ---- the native answer cache (fast path) [JS]; GlusterFS threads read it inside gluster/ ---- */
 /* Answer lookup(parent, name) with ENOENT on the GlusterFS thread. `gen` is the
  * generation returned by gj_fast_gen when the negative reply was produced: an
  * entry whose generation is older than a later invalidation of the same parent
@@ -186,13 +186,20 @@ void gj_fast_invalidate_all(void *xl);
  * JS); an ENOENT reply is added as a negative entry for ttl_ms, under the
  * generation taken at the wind. max_names caps the table. ttl_ms 0: off. */
 void gj_fast_learn(void *xl, uint32_t ttl_ms, uint64_t max_names);
-/* hits, entries, dirs, invalidations, learnt */
-void gj_fast_stats(void *xl, uint64_t out[5]);
+void gj_fast_stats(void *xl, gj_fast_stats_t *out);
+
+/* ---- time and threads ---- */
+/* [any] Milliseconds of CLOCK_MONOTONIC. */
+uint64_t gj_now_ms(void);
+/* [any] Start a joinable thread running fn(arg), named `name` (15 characters at
+ * most), with the signal mask every glujs thread has: asynchronous signals
+ * blocked, faults deliverable. 0, or an errno. */
+int gj_thread_start(pthread_t *t, const char *name, void *(*fn)(void *), void *arg);
 
 /* ---- logging into the GlusterFS log, under the xlator's name ---- */
-enum { GJ_LOG_ERROR, GJ_LOG_WARNING, GJ_LOG_INFO, GJ_LOG_DEBUG, GJ_LOG_TRACE };
+/* [any] level: GJ_LOG_* */
 void gj_log(void *xl, int level, const char *msg);
-/* A thread of the node side that will wind, unwind or log for xl (sets THIS). */
+/* [JS] A thread of the node side that will wind, unwind or log for xl (sets THIS). */
 void gj_thread_enter(void *xl);
 
 /* =========== implemented by the node side (native/node/) =========== */
@@ -210,40 +217,40 @@ typedef struct {
     size_t handoff_len;
 } gj_js_config_t;
 
-/* Start a JS environment on its own thread and load the module. Blocks until
+/* [GF: init, reconfigure] Start a JS environment on its own thread and load the module. Blocks until
  * the module is loaded (or failed: NULL, and err says why). handled[code] is
  * set to 1 for every fop the module's class has a handler for; events[type]
  * likewise for notify/forget/release/releasedir/invalidate. */
 gj_js_t *gj_js_start(void *xl, const gj_js_config_t *cfg, unsigned char handled[GJ_FOP_MAX],
-                     unsigned char events[8], char *err, size_t errlen);
-/* Hand an op / reply / event to the JS thread; never blocks. 0, or -1 when the
+                     unsigned char events[GJ_EV_MAX], char *err, size_t errlen);
+/* [any] Hand an op / reply / event to the JS thread; never blocks. 0, or -1 when the
  * JS environment is gone (the caller keeps ownership). */
 int gj_js_post_op(gj_js_t *js, gj_op_t *op);
 int gj_js_post_reply(gj_js_t *js, gj_reply_t *r);
 int gj_js_post_event(gj_js_t *js, const gj_event_t *ev);
-/* Ops already handed over that the C side completed (timeout); lets JS drop them. */
+/* [any] Ops already handed over that the C side completed (timeout); lets JS drop them. */
 int gj_js_post_expired(gj_js_t *js, gj_op_t *op);
-/* Statedump lines: calls `line` for each "key=value". */
+/* [GF: statedump, metrics] Calls `line` for each "key=value" the JS side last published. */
 void gj_js_dump(gj_js_t *js, void (*line)(void *ctx, const char *key, const char *val), void *ctx);
-/* Ask the module for the state it hands to its successor (hot reload); bounded
+/* [GF: reconfigure, the watcher] Ask the module for the state it hands to its successor (hot reload); bounded
  * wait. Returns a malloc'd buffer (caller frees) or NULL. */
 void *gj_js_handoff(gj_js_t *js, size_t *len);
-/* Run the module's fini(), stop the environment and join its thread. The
+/* [GF: fini, a retire thread] Run the module's fini(), stop the environment and join its thread. The
  * instance stays valid (posts to it return -1) until gj_js_free. */
 void gj_js_shutdown(gj_js_t *js);
 void gj_js_free(gj_js_t *js);
-/* Process exit: stop every environment before the daemon's exit() runs. */
+/* [any: atexit] Stop every environment before the daemon's exit() runs. */
 void gj_js_atexit(void);
 
-/* Called by the node side when its environment is gone for good or is being
+/* [JS] Called by the node side when its environment is gone for good or is being
  * restarted: every op still pending with that instance fails with op_errno;
  * the ops held for the restart (gj_op_hold) too only when waiting_too. */
 void gj_ops_abort_all(void *xl, gj_js_t *js, int op_errno, const char *why, int waiting_too);
-/* While an environment restarts, a posted op is held rather than refused: it
+/* [any] While an environment restarts, a posted op is held rather than refused: it
  * stays pending (handler-timeout still applies) and keeps the JS side's
  * reference. Call with the instance's own lock held, as gj_ops_resume is. */
 void gj_op_hold(gj_op_t *op);
-/* The new environment runs: post every op held for instance js, in arrival
+/* [JS] The new environment runs: post every op held for instance js, in arrival
  * order (post returns 0 when it took the op). */
 void gj_ops_resume(void *xl, gj_js_t *js, int (*post)(void *ctx, gj_op_t *op), void *ctx);
 

@@ -57,14 +57,6 @@ typedef struct {
     char name[];
 } learn_t;
 
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint32_t
 hash_bytes(const void *p, size_t n, uint32_t h)
 {
@@ -282,7 +274,7 @@ gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc, dict_t *xdata)
         pthread_rwlock_rdlock(&f->lock);
         fdir_t *d = *dir_slot(f, pgfid);
         if (d) {
-            uint64_t now = now_ms();
+            uint64_t now = gj_now_ms();
             name_ent_t *e = ns_find(&d->neg, loc->name);
             if (e && (!e->expire_ms || e->expire_ms > now))
                 hit = 1;
@@ -344,7 +336,7 @@ gj_fast_add_negative(void *xl, const uint8_t pargfid[16], const char *name, uint
         drop_all(f);
     fdir_t *d = dir_get(f, pargfid);
     if (d && d->inval_gen <= gen) /* equal: the invalidation came before the wind */
-        ret = ns_add(&d->neg, name, ttl_ms ? now_ms() + ttl_ms : 0, &f->names);
+        ret = ns_add(&d->neg, name, ttl_ms ? gj_now_ms() + ttl_ms : 0, &f->names);
     else if (d)
         ret = 0; /* stale: an invalidation came after the lookup was wound */
     pthread_rwlock_unlock(&f->lock);
@@ -371,7 +363,7 @@ gj_fast_set_complete(void *xl, const uint8_t pargfid[16], const char *names, siz
     for (const char *p = names; p < names + len && ret == 0; p += strlen(p) + 1)
         ret = ns_add(&d->present, p, 0, &f->names);
     d->complete = ret == 0;
-    d->complete_expire_ms = ttl_ms ? now_ms() + ttl_ms : 0;
+    d->complete_expire_ms = ttl_ms ? gj_now_ms() + ttl_ms : 0;
     pthread_rwlock_unlock(&f->lock);
     return ret;
 }
@@ -440,17 +432,17 @@ gj_fast_invalidate_all(void *xl)
 }
 
 void
-gj_fast_stats(void *xl, uint64_t out[5])
+gj_fast_stats(void *xl, gj_fast_stats_t *out)
 {
     gj_fast_t *f = fast_of(xl);
-    memset(out, 0, 5 * sizeof(uint64_t));
+    memset(out, 0, sizeof(*out));
     if (!f)
         return;
     pthread_rwlock_rdlock(&f->lock);
-    out[0] = GF_ATOMIC_GET(f->hits);
-    out[1] = f->names;
-    out[2] = f->ndirs;
-    out[3] = GF_ATOMIC_GET(f->invalidations);
-    out[4] = GF_ATOMIC_GET(f->learnt);
+    out->hits = GF_ATOMIC_GET(f->hits);
+    out->entries = f->names;
+    out->dirs = f->ndirs;
+    out->invalidations = GF_ATOMIC_GET(f->invalidations);
+    out->learnt = GF_ATOMIC_GET(f->learnt);
     pthread_rwlock_unlock(&f->lock);
 }

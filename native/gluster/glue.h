@@ -44,7 +44,7 @@ typedef struct {
     time_t watchdog_s;
     uint64_t heap_limit;
     unsigned char handled[GJ_FOP_MAX]; /* fops the module has handlers for */
-    unsigned char events[8];           /* notify/cbk events it has handlers for */
+    unsigned char events[GJ_EV_MAX];           /* notify/cbk events it has handlers for */
     uint32_t timeout_ms;               /* handler-timeout; 0 = none */
     char *module;
 

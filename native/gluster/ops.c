@@ -31,14 +31,6 @@ typedef struct {
     uint64_t cookie;
 } gj_wind_t;
 
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const gj_fop_desc_t *
 desc(int code)
 {
@@ -152,11 +144,21 @@ claim(gj_op_t *op)
 }
 
 /* Refuses a fop with EAGAIN: too many are already waiting for JS (max-pending). */
+/* Unwind fop `code` on `frame` with op_ret -1 and op_errno, every other reply
+ * field NULL or 0: the one error unwind (busy, no memory, fail, timeout, abort). */
+static void
+unwind_error(call_frame_t *frame, int code, int op_errno)
+{
+    gj_val_t r[GJ_MAX_VALS] = {{0}};
+    r[0].i = -1;
+    r[1].i = op_errno;
+    desc(code)->unwind(frame, r);
+}
+
 static int
 refuse_busy(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
 {
     gj_private_t *priv = this->private;
-    gj_val_t r[GJ_MAX_VALS] = {{0}};
     static __thread time_t last_log;
     time_t now = time(NULL);
     GF_ATOMIC_INC(priv->busy);
@@ -166,10 +168,8 @@ refuse_busy(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
                "%s failed with EAGAIN: %" PRIu64 " fops already wait for JS (max-pending)",
                desc(code)->name, priv->npending);
     }
-    r[0].i = -1;
-    r[1].i = EAGAIN;
     gj_release_vals(desc(code)->arg_kinds, desc(code)->nargs, args);
-    desc(code)->unwind(frame, r);
+    unwind_error(frame, code, EAGAIN);
     return 0;
 }
 
@@ -182,11 +182,8 @@ gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
         return refuse_busy(frame, this, code, args);
     op = calloc(1, sizeof(*op));
     if (!op) {
-        gj_val_t r[GJ_MAX_VALS] = {{0}};
-        r[0].i = -1;
-        r[1].i = ENOMEM;
         gj_release_vals(desc(code)->arg_kinds, desc(code)->nargs, args);
-        desc(code)->unwind(frame, r);
+        unwind_error(frame, code, ENOMEM);
         return 0;
     }
     INIT_LIST_HEAD(&op->list);
@@ -211,7 +208,7 @@ gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
     }
 
     pthread_mutex_lock(&priv->lock);
-    op->arrived_ms = now_ms(); /* under the lock: the pending list stays in arrival order */
+    op->arrived_ms = gj_now_ms(); /* under the lock: the pending list stays in arrival order */
     list_add_tail(&op->list, &priv->pending);
     if (priv->npending++ == 0)
         pthread_cond_signal(&priv->cond);
@@ -225,12 +222,16 @@ gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
     return 0;
 }
 
+/* Unwind a claimed op with a reply (vals), or with op_errno when vals is NULL. */
 static void
-unwind_with(gj_op_t *op, const gj_val_t *vals)
+unwind_with(gj_op_t *op, const gj_val_t *vals, int op_errno)
 {
     xlator_t *old = THIS;
     THIS = op->this;
-    desc(op->code)->unwind(op->frame, vals);
+    if (vals)
+        desc(op->code)->unwind(op->frame, vals);
+    else
+        unwind_error(op->frame, op->code, op_errno);
     THIS = old;
     op->frame = NULL;
 }
@@ -240,7 +241,7 @@ gj_op_unwind(gj_op_t *op, const gj_val_t *vals)
 {
     if (!claim(op))
         return -1;
-    unwind_with(op, vals);
+    unwind_with(op, vals, 0);
     gj_op_unref(op);
     return 0;
 }
@@ -249,17 +250,13 @@ int
 gj_op_fail(gj_op_t *op, int op_errno, const char *why)
 {
     gj_private_t *priv = op->this->private;
-    gj_val_t r[GJ_MAX_VALS];
     if (!claim(op))
         return -1;
-    memset(r, 0, sizeof(r));
-    r[0].i = -1;
-    r[1].i = op_errno;
     GF_ATOMIC_INC(priv->fops_failed);
     if (why)
         gf_log(op->this->name, GF_LOG_ERROR, "%s failed with %s: %s", desc(op->code)->name,
                strerror(op_errno), why);
-    unwind_with(op, r);
+    unwind_with(op, NULL, op_errno);
     gj_op_unref(op);
     return 0;
 }
@@ -387,19 +384,15 @@ fail_claimed(xlator_t *this, struct list_head *list, int op_errno, const char *w
 {
     gj_private_t *priv = this->private;
     gj_op_t *op, *tmp;
-    gj_val_t r[GJ_MAX_VALS];
     list_for_each_entry_safe(op, tmp, list, list)
     {
         int was_waiting = op->waiting; /* claimed: nobody else reads it now */
         op->waiting = 0;
         list_del_init(&op->list);
-        memset(r, 0, sizeof(r));
-        r[0].i = -1;
-        r[1].i = op_errno;
         gf_log(this->name, GF_LOG_ERROR, "%s failed with %s: %s", desc(op->code)->name,
                strerror(op_errno), why);
         GF_ATOMIC_INC(priv->fops_failed);
-        unwind_with(op, r);
+        unwind_with(op, NULL, op_errno);
         if (was_waiting) {
             gj_op_unref(op); /* the JS side's: JS never saw it */
         } else if (expired && op->js && gj_js_post_expired(op->js, op) == 0) {
@@ -494,7 +487,7 @@ timer_main(void *arg)
     pthread_mutex_lock(&priv->lock);
     while (!priv->stopping) {
         struct list_head expired;
-        uint64_t now = now_ms(), timeout = priv->timeout_ms;
+        uint64_t now = gj_now_ms(), timeout = priv->timeout_ms;
         INIT_LIST_HEAD(&expired);
         if (timeout && now >= timeout)
             claim_all(priv, &expired, now - timeout, NULL, 1);
@@ -547,16 +540,8 @@ int
 gj_ops_start(xlator_t *this)
 {
     gj_private_t *priv = this->private;
-    sigset_t all, old;
-    int ret;
-    /* Our threads never take the daemon's signals. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    ret = pthread_create(&priv->timer, NULL, timer_main, this);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (ret != 0)
+    if (gj_thread_start(&priv->timer, "glujs-timer", timer_main, this) != 0)
         return -1;
-    pthread_setname_np(priv->timer, "glujs-timer");
     priv->timer_running = 1;
     return 0;
 }

@@ -136,7 +136,7 @@ options_signature(dict_t *options)
     dict_foreach(options, collect_opt, &o);
     lines = calloc(o.n + 1, sizeof(char *));
     for (int i = 0; lines && i < o.n; i++) {
-        if (!strcmp(o.keys[i], "handler-timeout") || !strcmp(o.keys[i], "max-pending"))
+        if (!strcmp(o.keys[i], GJ_OPT_HANDLER_TIMEOUT) || !strcmp(o.keys[i], GJ_OPT_MAX_PENDING))
             continue;
         if (asprintf(&lines[n], "%s=%s\n", o.keys[i], o.vals[i] ? o.vals[i] : "") < 0)
             break;
@@ -192,20 +192,16 @@ retire(xlator_t *this, gj_js_t *js, int final)
     gj_private_t *priv = this->private;
     struct retire_arg *a = calloc(1, sizeof(*a));
     pthread_t t;
-    sigset_t all, old;
     if (!a) {
         gj_js_shutdown(js); /* leaks the instance struct, never its environment */
         return;
     }
     *a = (struct retire_arg){this, js, final};
     __atomic_add_fetch(&priv->retiring, 1, __ATOMIC_SEQ_CST);
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    if (pthread_create(&t, NULL, retire_main, a) == 0)
+    if (gj_thread_start(&t, "glujs-retire", retire_main, a) == 0)
         pthread_detach(t);
     else
         retire_main(a);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* Hot reload: a new instance of `module` replaces the current one. Fops
@@ -215,7 +211,7 @@ static int
 reload(xlator_t *this, dict_t *options, const char *module)
 {
     gj_private_t *priv = this->private;
-    unsigned char handled[GJ_FOP_MAX] = {0}, events[8] = {0};
+    unsigned char handled[GJ_FOP_MAX] = {0}, events[GJ_EV_MAX] = {0};
     char err[1024] = "";
     gj_js_t *old = priv->js, *js;
     size_t hlen = 0;
@@ -286,12 +282,12 @@ gj_init(xlator_t *this)
     this->private = priv;
     pthread_mutex_init(&priv->reload_lock, NULL);
     gj_ops_init(this); /* before any goto err: gj_ops_stop takes its lock */
-    GF_OPTION_INIT("module", module, path, err);
-    GF_OPTION_INIT("handler-timeout", timeout_s, time, err);
-    GF_OPTION_INIT("watchdog", priv->watchdog_s, time, err);
-    GF_OPTION_INIT("watch", priv->watch, bool, err);
-    GF_OPTION_INIT("heap-limit", priv->heap_limit, size_uint64, err);
-    GF_OPTION_INIT("max-pending", priv->max_pending, uint64, err);
+    GF_OPTION_INIT(GJ_OPT_MODULE, module, path, err);
+    GF_OPTION_INIT(GJ_OPT_HANDLER_TIMEOUT, timeout_s, time, err);
+    GF_OPTION_INIT(GJ_OPT_WATCHDOG, priv->watchdog_s, time, err);
+    GF_OPTION_INIT(GJ_OPT_WATCH, priv->watch, bool, err);
+    GF_OPTION_INIT(GJ_OPT_HEAP_LIMIT, priv->heap_limit, size_uint64, err);
+    GF_OPTION_INIT(GJ_OPT_MAX_PENDING, priv->max_pending, uint64, err);
     if (!module || !*module) {
         gf_log(this->name, GF_LOG_ERROR,
                "option module is required: the path of the translator module (.ts, .mjs or .js)");
@@ -314,13 +310,8 @@ gj_init(xlator_t *this)
         gf_log(this->name, GF_LOG_ERROR, "cannot load translator module %s: %s", priv->module, err);
         goto err;
     }
-    if (priv->watch) {
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        priv->watcher_running = pthread_create(&priv->watcher, NULL, watch_main, this) == 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
+    if (priv->watch)
+        priv->watcher_running = gj_thread_start(&priv->watcher, "glujs-watch", watch_main, this) == 0;
     gf_log(this->name, GF_LOG_INFO, "loaded translator module %s", priv->module);
     return 0;
 err:
@@ -358,12 +349,12 @@ gj_reconfigure(xlator_t *this, dict_t *options)
     char *module = NULL, *sig = NULL;
     struct timespec m = {0};
     int ret = 0;
-    GF_OPTION_RECONF("handler-timeout", timeout_s, options, time, out);
-    GF_OPTION_RECONF("max-pending", priv->max_pending, options, uint64, out);
+    GF_OPTION_RECONF(GJ_OPT_HANDLER_TIMEOUT, timeout_s, options, time, out);
+    GF_OPTION_RECONF(GJ_OPT_MAX_PENDING, priv->max_pending, options, uint64, out);
     /* an instance takes its watchdog at start: a change reloads (the signature) */
-    GF_OPTION_RECONF("watchdog", priv->watchdog_s, options, time, out);
+    GF_OPTION_RECONF(GJ_OPT_WATCHDOG, priv->watchdog_s, options, time, out);
     gj_ops_set_timeout(this, (uint32_t)timeout_s * 1000);
-    GF_OPTION_RECONF("module", module, options, path, out);
+    GF_OPTION_RECONF(GJ_OPT_MODULE, module, options, path, out);
     if (!module || !*module) {
         gf_log(this->name, GF_LOG_ERROR,
                "reconfigure: option module is required; the running module %s stays", priv->module);
@@ -470,12 +461,36 @@ dump_line(void *ctx, const char *key, const char *val)
     gf_proc_dump_write((char *)key, "%s", val);
 }
 
+/* The counters of this->private, for the statedump and the metrics alike. */
+static void
+each_counter(xlator_t *this, void (*put)(void *ctx, const char *key, uint64_t val), void *ctx)
+{
+    gj_private_t *priv = this->private;
+    gj_fast_stats_t fast;
+    put(ctx, "fops_to_js", GF_ATOMIC_GET(priv->fops_in));
+    put(ctx, "fops_failed", GF_ATOMIC_GET(priv->fops_failed));
+    put(ctx, "timeouts", GF_ATOMIC_GET(priv->timeouts));
+    put(ctx, "late_answers", GF_ATOMIC_GET(priv->late_answers));
+    put(ctx, "pending", priv->npending);
+    put(ctx, "refused_busy", GF_ATOMIC_GET(priv->busy));
+    gj_fast_stats(this, &fast);
+#define PUT_FAST(name, desc) put(ctx, "fast_" #name, fast.name);
+    GJ_FAST_COUNTERS(PUT_FAST)
+#undef PUT_FAST
+}
+
+static void
+dump_counter(void *ctx, const char *key, uint64_t val)
+{
+    gf_proc_dump_write((char *)key, "%" PRIu64, val);
+}
+
 static int32_t
 gj_dump_priv(xlator_t *this)
 {
     gj_private_t *priv = this->private;
     char key[GF_DUMP_MAX_BUF_LEN];
-    uint64_t fast[5];
+    gj_js_t *js;
     if (!priv)
         return 0;
     gf_proc_dump_build_key(key, "xlator.features.glujs", "%s.priv", this->name);
@@ -484,24 +499,11 @@ gj_dump_priv(xlator_t *this)
     gf_proc_dump_write("built_for", "%s", GJ_BUILT_FOR);
     gf_proc_dump_write("handler_timeout_ms", "%u", priv->timeout_ms);
     gf_proc_dump_write("watchdog_ms", "%" PRIu64, (uint64_t)priv->watchdog_s * 1000);
-    gf_proc_dump_write("fops_to_js", "%" PRIu64, GF_ATOMIC_GET(priv->fops_in));
-    gf_proc_dump_write("fops_failed", "%" PRIu64, GF_ATOMIC_GET(priv->fops_failed));
-    gf_proc_dump_write("timeouts", "%" PRIu64, GF_ATOMIC_GET(priv->timeouts));
-    gf_proc_dump_write("late_answers", "%" PRIu64, GF_ATOMIC_GET(priv->late_answers));
-    gf_proc_dump_write("pending", "%" PRIu64, priv->npending);
     gf_proc_dump_write("max_pending", "%" PRIu64, priv->max_pending);
-    gf_proc_dump_write("refused_busy", "%" PRIu64, GF_ATOMIC_GET(priv->busy));
-    gj_fast_stats(this, fast);
-    gf_proc_dump_write("fast_hits", "%" PRIu64, fast[0]);
-    gf_proc_dump_write("fast_entries", "%" PRIu64, fast[1]);
-    gf_proc_dump_write("fast_dirs", "%" PRIu64, fast[2]);
-    gf_proc_dump_write("fast_invalidations", "%" PRIu64, fast[3]);
-    gf_proc_dump_write("fast_learnt", "%" PRIu64, fast[4]);
-    {
-        gj_js_t *js = __atomic_load_n(&priv->js, __ATOMIC_ACQUIRE);
-        if (js)
-            gj_js_dump(js, dump_line, NULL);
-    }
+    each_counter(this, dump_counter, NULL);
+    js = __atomic_load_n(&priv->js, __ATOMIC_ACQUIRE);
+    if (js)
+        gj_js_dump(js, dump_line, NULL);
     return 0;
 }
 
@@ -518,25 +520,23 @@ metric_line(void *ctx, const char *key, const char *val)
     dprintf(m->fd, "%s.%s %s\n", m->this->name, key, val);
 }
 
-/* The same counters as the statedump, in the metrics format (one "key value" a line). */
+static void
+metric_counter(void *ctx, const char *key, uint64_t val)
+{
+    struct metrics_ctx *m = ctx;
+    dprintf(m->fd, "%s.%s %" PRIu64 "\n", m->this->name, key, val);
+}
+
+/* The statedump's counters, in the metrics format (one "key value" a line). */
 static int32_t
 gj_dump_metrics(xlator_t *this, int fd)
 {
     gj_private_t *priv = this->private;
     struct metrics_ctx m = {this, fd};
-    uint64_t fast[5];
     gj_js_t *js;
     if (!priv)
         return 0;
-    dprintf(fd, "%s.fops_to_js %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->fops_in));
-    dprintf(fd, "%s.fops_failed %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->fops_failed));
-    dprintf(fd, "%s.timeouts %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->timeouts));
-    dprintf(fd, "%s.late_answers %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->late_answers));
-    dprintf(fd, "%s.pending %" PRIu64 "\n", this->name, priv->npending);
-    dprintf(fd, "%s.refused_busy %" PRIu64 "\n", this->name, GF_ATOMIC_GET(priv->busy));
-    gj_fast_stats(this, fast);
-    dprintf(fd, "%s.fast_hits %" PRIu64 "\n", this->name, fast[0]);
-    dprintf(fd, "%s.fast_entries %" PRIu64 "\n", this->name, fast[1]);
+    each_counter(this, metric_counter, &m);
     js = __atomic_load_n(&priv->js, __ATOMIC_ACQUIRE);
     if (js)
         gj_js_dump(js, metric_line, &m);
@@ -555,38 +555,38 @@ static struct xlator_dumpops gj_dumpops = {
 };
 
 static struct volume_options gj_options[] = {
-    {.key = {"module"},
+    {.key = {GJ_OPT_MODULE},
      .type = GF_OPTION_TYPE_PATH,
      .description = "The translator module: a .ts, .mjs or .js file whose default export "
                     "extends Translator from 'glujs'."},
-    {.key = {"handler-timeout"},
+    {.key = {GJ_OPT_HANDLER_TIMEOUT},
      .type = GF_OPTION_TYPE_TIME,
      .default_value = "120",
      .min = 0,
      .max = 86400,
      .description = "Seconds a fop may stay with JS before it fails with ETIMEDOUT (0: never)."},
-    {.key = {"watchdog"},
+    {.key = {GJ_OPT_WATCHDOG},
      .type = GF_OPTION_TYPE_TIME,
      .default_value = "5",
      .min = 0,
      .max = 3600,
      .description = "Seconds one synchronous run of JS may take before it is terminated and "
                     "the environment restarted (0: never)."},
-    {.key = {"max-pending"},
+    {.key = {GJ_OPT_MAX_PENDING},
      .type = GF_OPTION_TYPE_INT,
      .default_value = "65536",
      .min = 0,
      .max = 1 << 30,
      .description = "Fops that may wait for JS at once; more fail with EAGAIN at once "
                     "(0: no limit). GlusterFS threads never wait for JS."},
-    {.key = {"heap-limit"},
+    {.key = {GJ_OPT_HEAP_LIMIT},
      .type = GF_OPTION_TYPE_SIZET,
      .default_value = "512MB",
      .min = 16 * 1024 * 1024,
      .max = 16ULL * 1024 * 1024 * 1024,
      .description = "V8 heap limit. An environment that reaches it is restarted, the daemon "
                     "lives on. Process-wide: the first glujs instance of a process sets it."},
-    {.key = {"watch"},
+    {.key = {GJ_OPT_WATCH},
      .type = GF_OPTION_TYPE_BOOL,
      .default_value = "off",
      .description = "Reload the module when its file changes (for development)."},

@@ -827,7 +827,7 @@ napi_value JsLoaded(napi_env env, napi_callback_info info) {
       napi_get_element(env, a.argv[side], i, &v);
       if (!GetInt(env, v, &c)) continue;
       if (side == 1 && c > 0 && c < GJ_FOP_MAX) inst->handled[c] = 1;
-      if (side == 2 && c >= 0 && c < 8) inst->events[c] = 1;
+      if (side == 2 && c >= 0 && c < GJ_EV_MAX) inst->events[c] = 1;
     }
   }
   if (failed) {
@@ -923,14 +923,12 @@ napi_value JsFastLearn(napi_env env, napi_callback_info info) {
 
 napi_value JsFastStats(napi_env env, napi_callback_info info) {
   INST();
-  uint64_t s[5];
-  gj_fast_stats(inst->xl, s);
+  gj_fast_stats_t s;
+  gj_fast_stats(inst->xl, &s);
   napi_value o = Obj(env);
-  Set(env, o, "hits", Num(env, static_cast<double>(s[0])));
-  Set(env, o, "entries", Num(env, static_cast<double>(s[1])));
-  Set(env, o, "dirs", Num(env, static_cast<double>(s[2])));
-  Set(env, o, "invalidations", Num(env, static_cast<double>(s[3])));
-  Set(env, o, "learnt", Num(env, static_cast<double>(s[4])));
+#define SET_COUNTER(name, desc) Set(env, o, #name, Num(env, static_cast<double>(s.name)));
+  GJ_FAST_COUNTERS(SET_COUNTER)
+#undef SET_COUNTER
   return o;
 }
 

@@ -110,7 +110,7 @@ size_t NearHeapLimit(void* data, size_t current, size_t initial) {
   return current + (current >> 1);
 }
 
-void Heartbeat(uv_timer_t* t) { static_cast<Instance*>(t->data)->last_tick_ms = NowMs(); }
+void Heartbeat(uv_timer_t* t) { static_cast<Instance*>(t->data)->last_tick_ms = gj_now_ms(); }
 
 void Watchdog(Instance* inst, std::atomic<bool>* quit) {
   while (!quit->load()) {
@@ -118,7 +118,7 @@ void Watchdog(Instance* inst, std::atomic<bool>* quit) {
     nanosleep(&ts, nullptr);
     uint64_t tick = inst->last_tick_ms.load();
     uint64_t budget = inst->loading_js ? kLoadTimeoutMs : inst->watchdog_ms;
-    if (!budget || !tick || NowMs() - tick < budget) continue;
+    if (!budget || !tick || gj_now_ms() - tick < budget) continue;
     std::lock_guard<std::mutex> lk(inst->mu);
     if (inst->env && inst->restart_reason.empty()) {
       inst->restart_reason = "JS ran synchronously for more than " + std::to_string(budget) +
@@ -180,7 +180,7 @@ bool RunEnvironment(Instance* inst) {
     heartbeat.data = inst;
     uv_timer_start(&heartbeat, Heartbeat, 100, 100);
     uv_unref(reinterpret_cast<uv_handle_t*>(&heartbeat));
-    inst->last_tick_ms = NowMs();
+    inst->last_tick_ms = gj_now_ms();
     // node::Stop during LoadEnvironment aborts the process (a CHECK in the
     // builtin loader): a stop that comes meanwhile (daemon exit, fini) waits
     // for the load to return, and is carried out here.
@@ -192,7 +192,7 @@ bool RunEnvironment(Instance* inst) {
     }
     v8::MaybeLocal<v8::Value> r;
     if (!stop_now) r = node::LoadEnvironment(env, Bootstrap(inst).c_str());
-    inst->last_tick_ms = NowMs();
+    inst->last_tick_ms = gj_now_ms();
     {
       std::unique_lock<std::mutex> lk(inst->mu);
       inst->loading_js = false;
@@ -234,7 +234,8 @@ bool RunEnvironment(Instance* inst) {
   return loaded;
 }
 
-void ThreadMain(Instance* inst) {
+void* ThreadMain(void* arg) {
+  auto* inst = static_cast<Instance*>(arg);
   tls_instance = inst;
   gj_thread_enter(inst->xl);
   std::string err;
@@ -247,7 +248,7 @@ void ThreadMain(Instance* inst) {
     inst->load_error = err;
     inst->state = Instance::kFailed;
     inst->cv.notify_all();
-    return;
+    return nullptr;
   }
   std::atomic<bool> quit{false};
   std::thread watchdog(Watchdog, inst, &quit);
@@ -271,7 +272,7 @@ void ThreadMain(Instance* inst) {
     // the fops the old environment had fail; those held since wait for the new one
     gj_ops_abort_all(inst->xl, reinterpret_cast<gj_js_t*>(inst), EIO,
                      ("the JS environment was restarted: " + why).c_str(), 0);
-    uint64_t now = NowMs();
+    uint64_t now = gj_now_ms();
     restarts.push_back(now);
     while (!restarts.empty() && now - restarts.front() > kRestartWindowMs) restarts.erase(restarts.begin());
     if (restarts.size() > kMaxRestarts) {
@@ -295,6 +296,7 @@ void ThreadMain(Instance* inst) {
   watchdog.join();
   if (!g_exiting)
     gj_ops_abort_all(inst->xl, reinterpret_cast<gj_js_t*>(inst), ENOTCONN, "the JS environment is gone", 1);
+  return nullptr;
 }
 
 // A new environment of a restarted instance takes the ops held for it. mu held.
@@ -335,13 +337,13 @@ void FiniAndStop(Instance* inst, std::unique_lock<std::mutex>& lk) {
 
 }  // namespace
 
-uint64_t NowMs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 Instance* CurrentInstance() { return tls_instance; }
+
+void JoinThread(Instance* inst) {
+  std::lock_guard<std::mutex> g(inst->join_mu);
+  if (inst->thread_running) pthread_join(inst->thread, nullptr);
+  inst->thread_running = false;
+}
 
 void ResumeHeld(Instance* inst) { gj_ops_resume(inst->xl, reinterpret_cast<gj_js_t*>(inst), PostHeld, inst); }
 
@@ -352,7 +354,7 @@ using glujs::Instance;
 extern "C" {
 
 gj_js_t* gj_js_start(void* xl, const gj_js_config_t* cfg, unsigned char handled[GJ_FOP_MAX],
-                     unsigned char events[8], char* err, size_t errlen) {
+                     unsigned char events[GJ_EV_MAX], char* err, size_t errlen) {
   auto* inst = new Instance();
   inst->xl = xl;
   inst->name = cfg->name;
@@ -363,14 +365,13 @@ gj_js_t* gj_js_start(void* xl, const gj_js_config_t* cfg, unsigned char handled[
   for (int i = 0; i < cfg->nopts; i++) inst->options.emplace_back(cfg->keys[i], cfg->vals[i]);
   if (cfg->handoff) inst->handoff_in.assign(static_cast<const char*>(cfg->handoff), cfg->handoff_len);
 
-  // The JS thread (and every thread Node starts from it) blocks asynchronous
-  // signals; faults stay deliverable so a crash is still a crash.
-  sigset_t block, old;
-  sigfillset(&block);
-  for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP}) sigdelset(&block, s);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
-  inst->thread = std::thread(glujs::ThreadMain, inst);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  // The JS thread's mask is inherited by every thread Node starts from it.
+  if (int e = gj_thread_start(&inst->thread, "glujs-js", glujs::ThreadMain, inst)) {
+    snprintf(err, errlen, "cannot start the JS thread: %s", strerror(e));
+    delete inst;
+    return nullptr;
+  }
+  inst->thread_running = true;
 
   std::unique_lock<std::mutex> lk(inst->mu);
   bool done = inst->cv.wait_for(lk, std::chrono::milliseconds(glujs::kLoadTimeoutMs),
@@ -381,12 +382,12 @@ gj_js_t* gj_js_start(void* xl, const gj_js_config_t* cfg, unsigned char handled[
     inst->stopping = true;
     if (inst->env && !inst->loading_js) node::Stop(inst->env);  // a load in progress ends by itself
     lk.unlock();
-    inst->thread.join();
+    glujs::JoinThread(inst);
     delete inst;
     return nullptr;
   }
   memcpy(handled, inst->handled, GJ_FOP_MAX);
-  memcpy(events, inst->events, 8);
+  memcpy(events, inst->events, GJ_EV_MAX);
   {
     std::lock_guard<std::mutex> g(glujs::g_mu);
     glujs::g_instances.push_back(inst);
@@ -483,7 +484,7 @@ void gj_js_shutdown(gj_js_t* js) {
     inst->shut = true;
     glujs::FiniAndStop(inst, lk);
   }
-  if (inst->thread.joinable()) inst->thread.join();
+  glujs::JoinThread(inst);
 }
 
 void gj_js_free(gj_js_t* js) {
@@ -507,7 +508,7 @@ void gj_js_atexit(void) {
       std::unique_lock<std::mutex> lk(inst->mu);
       glujs::FiniAndStop(inst, lk);
     }
-    if (inst->thread.joinable()) inst->thread.join();
+    glujs::JoinThread(inst);
   }
 }
 

@@ -95,7 +95,9 @@ struct Instance {
   uint32_t watchdog_ms;
   uint32_t heap_limit_mb;
 
-  std::thread thread;
+  pthread_t thread{};  // the JS thread (gj_thread_start)
+  bool thread_running = false;
+  std::mutex join_mu;  // gj_js_shutdown and gj_js_atexit may both join it
   std::mutex mu;  // guards everything below that other threads touch
   std::condition_variable cv;
   enum { kLoading, kRunning, kFailed, kDead } state = kLoading;
@@ -108,7 +110,7 @@ struct Instance {
   v8::Isolate* isolate = nullptr;
   Tsfn tsfn;
   unsigned char handled[GJ_FOP_MAX] = {0};
-  unsigned char events[8] = {0};
+  unsigned char events[GJ_EV_MAX] = {0};
   std::string published;  // the runtime's latest statedump snapshot
   bool fini_done = false;  // the module's fini() hook has run
   std::string handoff_in;  // state from the instance this one replaces (v8-serialized)
@@ -129,6 +131,6 @@ struct Instance {
 napi_value InitBinding(napi_env env, napi_value exports);  // binding.cc
 void ReleaseAll(Instance* inst);                            // binding.cc: drop JS-held records
 void ResumeHeld(Instance* inst);                            // embed.cc: post the ops held for a restart (mu held)
-uint64_t NowMs();
+void JoinThread(Instance* inst);                            // embed.cc: wait for its JS thread (not from it)
 
 }  // namespace glujs
