@@ -402,7 +402,7 @@ gj_fast_upcall(void *xl, const uint8_t gfid[16], int gfid_may_be_dir,
     if (!f || (!f->ndirs && !__atomic_load_n(&f->learn_ttl_ms, __ATOMIC_ACQUIRE)))
         return; /* nothing held, nothing being learnt */
     for (int i = 0; i < 3; i++)
-        if (named[i] && !gf_uuid_is_null(named[i]))
+        if (named[i] && !gf_uuid_is_null((unsigned char *)named[i]) /* reads only */)
             dirs[n++] = named[i];
     if (!n)
         return; /* a file's attributes: the table holds nothing about it */

@@ -37,7 +37,7 @@ typedef struct {
     pthread_mutex_t reload_lock;
     int parent_down;
     int retiring;                      /* retire threads still running */
-    int watch;                         /* reload when the module file changes */
+    gf_boolean_t watch;                /* reload when the module file changes */
     pthread_t watcher;
     int watcher_running;
     struct timespec module_mtime;
@@ -62,6 +62,22 @@ typedef struct {
     uint64_t max_pending;              /* more fops waiting for JS fail with EAGAIN */
     gf_atomic_t fops_in, fops_passed, fops_failed, timeouts, late_answers, fast_hits, busy;
 } gj_private_t;
+
+/* instance.c */
+/* Start a JS instance of `module` with `options` (blocks until loaded or failed). */
+gj_js_t *gj_instance_start(xlator_t *this, dict_t *options, const char *module, unsigned char *handled,
+                           unsigned char *events, const void *handoff, size_t handoff_len, char *err,
+                           size_t errlen);
+/* The options an instance sees, as one sorted string (malloc'd): equal strings need no new instance. */
+char *gj_options_signature(dict_t *options);
+int gj_module_mtime(const char *module, struct timespec *out);
+/* Hot reload: a new instance replaces the current one (reload_lock held). 0, or -1: the old one stays. */
+int gj_instance_reload(xlator_t *this, dict_t *options, const char *module);
+/* Free an instance once its fops in flight are through, on a thread of its own;
+ * final (parent down): the xlator's own threads stop too. */
+void gj_instance_retire(xlator_t *this, gj_js_t *js, int final);
+/* The thread of option watch: reloads when the module file changes. */
+void *gj_watch_main(void *arg);
 
 /* values.c */
 void *gj_hold_str(void *s);

@@ -1,72 +1,15 @@
-/* xlator.c: features/glujs as GlusterFS sees it: options, init/fini, notify,
- * the inode/fd callbacks, statedump and metrics. The fops are generated
- * (native/gen/fops.c); their life in flight is ops.c's. */
+/* xlator.c: features/glujs as GlusterFS sees it, on one page in the order of
+ * GlusterFS's playground/template: init, fini, reconfigure, notify, the
+ * inode/fd callbacks, statedump and metrics, the options and xlator_api.
+ * The fops are generated (native/gen/fops.c); their life in flight is
+ * ops.c's, the JS instances' is instance.c's, the native answer table fast.c's. */
 #include "glue.h"
 #include <glusterfs/upcall-utils.h>
-#include <dlfcn.h>
-#include <limits.h>
-#include <libgen.h>
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-void
-gj_log(void *xl, int level, const char *msg)
-{
-    static const gf_loglevel_t map[] = {GF_LOG_ERROR, GF_LOG_WARNING, GF_LOG_INFO,
-                                        GF_LOG_DEBUG, GF_LOG_TRACE};
-    xlator_t *this = xl;
-    gf_log(this ? this->name : "glujs", map[level < 0 || level > 4 ? 2 : level], "%s", msg);
-}
 
 #include "../gen/build-info.h"
 /* `glujs install` reads this from the binary to refuse a mismatched GlusterFS. */
 __attribute__((used)) const char gj_build_info[] = "GLUJS_BUILT_FOR_GLUSTERFS=" GJ_BUILT_FOR;
-
-void
-gj_thread_enter(void *xl)
-{
-    THIS = xl;
-}
-
-/* dist/lib/runtime.js, found from where this .so really lives
- * (<root>/build/Release/glujs.node, whatever symlink GlusterFS loaded). */
-static int
-runtime_path(char *out, size_t len)
-{
-    Dl_info info;
-    char real[PATH_MAX], *root;
-    if (!dladdr((void *)runtime_path, &info) || !realpath(info.dli_fname, real))
-        return -1;
-    root = dirname(dirname(dirname(real)));
-    return snprintf(out, len, "%s/dist/lib/runtime.js", root) >= (int)len ? -1 : 0;
-}
-
-struct opts {
-    int n, cap;
-    const char **keys, **vals;
-};
-
-static int
-collect_opt(dict_t *d, char *key, data_t *v, void *data)
-{
-    struct opts *o = data;
-    if (o->n == o->cap) {
-        o->cap = o->cap ? o->cap * 2 : 16;
-        o->keys = realloc(o->keys, o->cap * sizeof(char *));
-        o->vals = realloc(o->vals, o->cap * sizeof(char *));
-    }
-    o->keys[o->n] = key;
-    o->vals[o->n] = v->data;
-    o->n++;
-    return 0;
-}
-
-static int32_t
-gj_mem_acct_init(xlator_t *this)
-{
-    return xlator_mem_acct_init(this, gf_common_mt_end + 1);
-}
 
 static void
 free_private(gj_private_t *priv)
@@ -81,183 +24,10 @@ free_private(gj_private_t *priv)
     GF_FREE(priv);
 }
 
-/* Starts a JS instance for `module` (blocks until it is loaded or failed). */
-static gj_js_t *
-start_instance(xlator_t *this, dict_t *options, const char *module, unsigned char *handled,
-               unsigned char *events, const void *handoff, size_t handoff_len, char *err,
-               size_t errlen)
+static int32_t
+gj_mem_acct_init(xlator_t *this)
 {
-    gj_private_t *priv = this->private;
-    char runtime[PATH_MAX];
-    struct opts o = {0};
-    gj_js_config_t cfg;
-    gj_js_t *js;
-    if (runtime_path(runtime, sizeof(runtime)) != 0) {
-        snprintf(err, errlen, "cannot locate glujs's runtime (dist/lib/runtime.js)");
-        return NULL;
-    }
-    dict_foreach(options, collect_opt, &o);
-    cfg = (gj_js_config_t){.name = this->name, .module = module, .runtime = runtime,
-                           .nopts = o.n, .keys = o.keys, .vals = o.vals,
-                           .watchdog_ms = (uint32_t)priv->watchdog_s * 1000,
-                           .heap_limit_mb = (uint32_t)(priv->heap_limit >> 20),
-                           .handoff = handoff, .handoff_len = handoff_len};
-    js = gj_js_start(this, &cfg, handled, events, err, errlen);
-    free(o.keys);
-    free(o.vals);
-    return js;
-}
-
-static int
-module_mtime(const char *module, struct timespec *out)
-{
-    struct stat st;
-    if (stat(module, &st) != 0)
-        return -1;
-    *out = st.st_mtim;
-    return 0;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The options an instance was started with, as one sorted "k=v\n" string,
- * leaving out those glujs applies itself without a new instance. */
-static char *
-options_signature(dict_t *options)
-{
-    struct opts o = {0};
-    char **lines, *sig;
-    size_t len = 1;
-    int n = 0;
-    dict_foreach(options, collect_opt, &o);
-    lines = calloc(o.n + 1, sizeof(char *));
-    for (int i = 0; lines && i < o.n; i++) {
-        if (!strcmp(o.keys[i], GJ_OPT_HANDLER_TIMEOUT) || !strcmp(o.keys[i], GJ_OPT_MAX_PENDING))
-            continue;
-        if (asprintf(&lines[n], "%s=%s\n", o.keys[i], o.vals[i] ? o.vals[i] : "") < 0)
-            break;
-        len += strlen(lines[n++]);
-    }
-    if (lines)
-        qsort(lines, n, sizeof(char *), cmp_str);
-    sig = lines ? calloc(1, len) : NULL;
-    for (int i = 0; i < n; i++) {
-        if (sig)
-            strcat(sig, lines[i]);
-        free(lines[i]);
-    }
-    free(lines);
-    free(o.keys);
-    free(o.vals);
-    return sig;
-}
-
-struct retire_arg {
-    xlator_t *this;
-    gj_js_t *js;
-    int final; /* parent down: nothing follows this instance */
-};
-
-/* Lets an instance's ops in flight finish on its code (up to handler-timeout),
- * then shuts it down and frees it (no op refers to it any more: those still
- * pending were failed by the shutdown). After a parent down, the xlator's own
- * threads stop too: the old graph is never fini'd. Runs on its own thread,
- * never on a GlusterFS one. */
-static void *
-retire_main(void *arg)
-{
-    struct retire_arg *a = arg;
-    gj_private_t *priv = a->this->private;
-    uint64_t waited = 0, limit = priv->timeout_ms ? priv->timeout_ms + 1000 : 30000;
-    THIS = a->this;
-    while (gj_ops_pending_for(a->this, a->js) > 0 && waited < limit) {
-        usleep(20000);
-        waited += 20;
-    }
-    gj_js_free(a->js);
-    if (a->final)
-        gj_ops_stop(a->this); /* the timeout thread; the watcher sees parent_down */
-    free(a);
-    __atomic_sub_fetch(&priv->retiring, 1, __ATOMIC_SEQ_CST);
-    return NULL;
-}
-
-static void
-retire(xlator_t *this, gj_js_t *js, int final)
-{
-    gj_private_t *priv = this->private;
-    struct retire_arg *a = calloc(1, sizeof(*a));
-    pthread_t t;
-    if (!a) {
-        gj_js_shutdown(js); /* leaks the instance struct, never its environment */
-        return;
-    }
-    *a = (struct retire_arg){this, js, final};
-    __atomic_add_fetch(&priv->retiring, 1, __ATOMIC_SEQ_CST);
-    if (gj_thread_start(&t, "glujs-retire", retire_main, a) == 0)
-        pthread_detach(t);
-    else
-        retire_main(a);
-}
-
-/* Hot reload: a new instance of `module` replaces the current one. Fops
- * already in flight finish on the old code; new fops go to the new one. The
- * old instance's handoff() state reaches the new one's adopt(). */
-static int
-reload(xlator_t *this, dict_t *options, const char *module)
-{
-    gj_private_t *priv = this->private;
-    unsigned char handled[GJ_FOP_MAX] = {0}, events[GJ_EV_MAX] = {0};
-    char err[1024] = "";
-    gj_js_t *old = priv->js, *js;
-    size_t hlen = 0;
-    void *hstate = old ? gj_js_handoff(old, &hlen) : NULL;
-    js = start_instance(this, options, module, handled, events, hstate, hlen, err, sizeof(err));
-    free(hstate);
-    if (!js) {
-        gf_log(this->name, GF_LOG_ERROR, "cannot reload translator module %s: %s; the previous one stays",
-               module, err);
-        return -1;
-    }
-    memcpy(priv->handled, handled, sizeof(handled));
-    memcpy(priv->events, events, sizeof(events));
-    __atomic_store_n(&priv->js, js, __ATOMIC_RELEASE);
-    if (priv->module != module) {
-        GF_FREE(priv->module);
-        priv->module = gf_strdup(module);
-    }
-    module_mtime(priv->module, &priv->module_mtime);
-    gf_log(this->name, GF_LOG_INFO, "reloaded translator module %s (watchdog %lds)", priv->module,
-           (long)priv->watchdog_s);
-    if (old)
-        retire(this, old, 0);
-    return 0;
-}
-
-/* option watch: poll the module file's mtime, reload when it changes. */
-static void *
-watch_main(void *arg)
-{
-    xlator_t *this = arg;
-    gj_private_t *priv = this->private;
-    THIS = this;
-    while (!priv->stopping && !priv->parent_down) {
-        struct timespec m;
-        sleep(1);
-        if (priv->stopping || priv->parent_down || module_mtime(priv->module, &m) != 0)
-            continue;
-        if (m.tv_sec == priv->module_mtime.tv_sec && m.tv_nsec == priv->module_mtime.tv_nsec)
-            continue;
-        priv->module_mtime = m; /* a broken edit is not retried until the next change */
-        pthread_mutex_lock(&priv->reload_lock);
-        reload(this, priv->options ? priv->options : this->options, priv->module);
-        pthread_mutex_unlock(&priv->reload_lock);
-    }
-    return NULL;
+    return xlator_mem_acct_init(this, gf_common_mt_end + 1);
 }
 
 static int32_t
@@ -296,22 +66,22 @@ gj_init(xlator_t *this)
     priv->timeout_ms = (uint32_t)timeout_s * 1000;
     priv->module = gf_strdup(module);
     priv->fast = gj_fast_new();
-    module_mtime(priv->module, &priv->module_mtime);
+    gj_module_mtime(priv->module, &priv->module_mtime);
     if (gj_ops_start(this) != 0)
         goto err;
     if (!atexit_done) {
         atexit_done = 1;
         atexit(gj_js_atexit); /* stop JS before exit() tears the process down */
     }
-    priv->js = start_instance(this, this->options, priv->module, priv->handled, priv->events, NULL,
+    priv->js = gj_instance_start(this, this->options, priv->module, priv->handled, priv->events, NULL,
                               0, err, sizeof(err));
-    priv->opts_sig = options_signature(this->options);
+    priv->opts_sig = gj_options_signature(this->options);
     if (!priv->js) {
         gf_log(this->name, GF_LOG_ERROR, "cannot load translator module %s: %s", priv->module, err);
         goto err;
     }
     if (priv->watch)
-        priv->watcher_running = gj_thread_start(&priv->watcher, "glujs-watch", watch_main, this) == 0;
+        priv->watcher_running = gj_thread_start(&priv->watcher, "glujs-watch", gj_watch_main, this) == 0;
     gf_log(this->name, GF_LOG_INFO, "loaded translator module %s", priv->module);
     return 0;
 err:
@@ -360,15 +130,15 @@ gj_reconfigure(xlator_t *this, dict_t *options)
                "reconfigure: option module is required; the running module %s stays", priv->module);
         return -1;
     }
-    module_mtime(module, &m);
-    sig = options_signature(options);
+    gj_module_mtime(module, &m);
+    sig = gj_options_signature(options);
     pthread_mutex_lock(&priv->reload_lock);
     /* a new module, the same file changed since it was loaded, or options the
      * module sees changed: a new instance gets them */
     if (strcmp(module, priv->module) != 0 || m.tv_sec != priv->module_mtime.tv_sec ||
         m.tv_nsec != priv->module_mtime.tv_nsec || !sig || !priv->opts_sig ||
         strcmp(sig, priv->opts_sig) != 0) {
-        ret = reload(this, options, module);
+        ret = gj_instance_reload(this, options, module);
         if (ret == 0) {
             free(priv->opts_sig);
             priv->opts_sig = sig;
@@ -415,7 +185,7 @@ gj_notify(xlator_t *this, int32_t event, void *data, ...)
                 gj_js_t *js = priv->js;
                 gf_log(this->name, GF_LOG_INFO, "parent down: releasing the JS environment");
                 __atomic_store_n(&priv->js, NULL, __ATOMIC_RELEASE); /* later fops: ENOTCONN */
-                retire(this, js, 1);
+                gj_instance_retire(this, js, 1);
             }
             break;
         }

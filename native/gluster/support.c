@@ -1,12 +1,11 @@
-/*
- * threads.c: time and threads for both sides of the bridge (bridge.h, [any]).
- */
+/* support.c: the bridge's calls that are about neither values nor ops: the
+ * GlusterFS log, threads and time (bridge.h). */
+#include "glue.h"
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
 
-#include "../bridge.h"
 
 uint64_t
 gj_now_ms(void)
@@ -34,4 +33,19 @@ gj_thread_start(pthread_t *t, const char *name, void *(*fn)(void *), void *arg)
     if (ret == 0 && name)
         pthread_setname_np(*t, name); /* at most 15 characters */
     return ret;
+}
+
+void
+gj_log(void *xl, int level, const char *msg)
+{
+    static const gf_loglevel_t map[] = {GF_LOG_ERROR, GF_LOG_WARNING, GF_LOG_INFO,
+                                        GF_LOG_DEBUG, GF_LOG_TRACE};
+    xlator_t *this = xl;
+    gf_log(this ? this->name : "glujs", map[level < 0 || level > GJ_LOG_TRACE ? GJ_LOG_INFO : level], "%s", msg);
+}
+
+void
+gj_thread_enter(void *xl)
+{
+    THIS = xl;
 }
