@@ -299,26 +299,6 @@ void* ThreadMain(void* arg) {
   return nullptr;
 }
 
-// A new environment of a restarted instance takes the ops held for it. mu held.
-int PostHeld(void* ctx, gj_op_t* op) {
-  auto* inst = static_cast<Instance*>(ctx);
-  auto* m = new Message{Message::kOp, op, {}};
-  if (inst->tsfn.NonBlockingCall(m) == napi_ok) return 0;
-  delete m;
-  return -1;
-}
-
-int Post(Instance* inst, Message* m) {
-  std::lock_guard<std::mutex> lk(inst->mu);
-  if (!inst->accepting) {
-    if (m->kind != Message::kOp || !inst->holding) return -1;
-    gj_op_hold(static_cast<gj_op_t*>(m->ptr));  // until the restarted environment runs
-    delete m;
-    return 0;
-  }
-  return inst->tsfn.NonBlockingCall(m) == napi_ok ? 0 : -1;
-}
-
 // Runs the module's fini() hook (bounded wait: this is fini or exit, not a fop),
 // then stops the environment. Called with inst->mu held.
 void FiniAndStop(Instance* inst, std::unique_lock<std::mutex>& lk) {
@@ -344,8 +324,6 @@ void JoinThread(Instance* inst) {
   if (inst->thread_running) pthread_join(inst->thread, nullptr);
   inst->thread_running = false;
 }
-
-void ResumeHeld(Instance* inst) { gj_ops_resume(inst->xl, reinterpret_cast<gj_js_t*>(inst), PostHeld, inst); }
 
 }  // namespace glujs
 
@@ -393,34 +371,6 @@ gj_js_t* gj_js_start(void* xl, const gj_js_config_t* cfg, unsigned char handled[
     glujs::g_instances.push_back(inst);
   }
   return reinterpret_cast<gj_js_t*>(inst);
-}
-
-int gj_js_post_op(gj_js_t* js, gj_op_t* op) {
-  auto* m = new glujs::Message{glujs::Message::kOp, op, {}};
-  if (glujs::Post(reinterpret_cast<Instance*>(js), m) == 0) return 0;
-  delete m;
-  return -1;
-}
-
-int gj_js_post_reply(gj_js_t* js, gj_reply_t* r) {
-  auto* m = new glujs::Message{glujs::Message::kReply, r, {}};
-  if (glujs::Post(reinterpret_cast<Instance*>(js), m) == 0) return 0;
-  delete m;
-  return -1;
-}
-
-int gj_js_post_event(gj_js_t* js, const gj_event_t* ev) {
-  auto* m = new glujs::Message{glujs::Message::kEvent, nullptr, *ev};
-  if (glujs::Post(reinterpret_cast<Instance*>(js), m) == 0) return 0;
-  delete m;
-  return -1;
-}
-
-int gj_js_post_expired(gj_js_t* js, gj_op_t* op) {
-  auto* m = new glujs::Message{glujs::Message::kExpired, op, {}};
-  if (glujs::Post(reinterpret_cast<Instance*>(js), m) == 0) return 0;
-  delete m;
-  return -1;
 }
 
 void gj_js_dump(gj_js_t* js, void (*line)(void*, const char*, const char*), void* ctx) {

@@ -85,7 +85,7 @@ struct Message {
 };
 
 struct Instance;
-void CallJs(Napi::Env env, Napi::Function, Instance* inst, Message* m);
+void CallJs(Napi::Env env, Napi::Function, Instance* inst, Message* m);  // queue.cc
 using Tsfn = Napi::TypedThreadSafeFunction<Instance, Message, CallJs>;
 
 struct Instance {
@@ -129,8 +129,8 @@ struct Instance {
 };
 
 napi_value InitBinding(napi_env env, napi_value exports);  // binding.cc
-void ReleaseAll(Instance* inst);                            // binding.cc: drop JS-held records
-void ResumeHeld(Instance* inst);                            // embed.cc: post the ops held for a restart (mu held)
+void ReleaseAll(Instance* inst);                            // queue.cc: drop JS-held records
+void ResumeHeld(Instance* inst);                            // queue.cc: post the ops held for a restart (mu held)
 void JoinThread(Instance* inst);                            // embed.cc: wait for its JS thread (not from it)
 
 }  // namespace glujs
