@@ -5,7 +5,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { FOPS, type FopName } from './gen/fops';
 import { Translator } from './translator';
-import { loadModule } from './runtime';
+import { loadModule } from './daemon/runtime';
 
 const HOOKS = new Set(['constructor', 'init', 'fini', 'notify', 'forget', 'release', 'releasedir', 'invalidate',
   'dump', 'handoff', 'adopt']);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { Volfile, VolfileError, positionFrom, describePosition, type Position } from './volfile';
-import { loadModule } from './runtime';
+import { loadModule } from './daemon/runtime';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BUILT = path.join(ROOT, 'build', 'Release', 'glujs.node');

@@ -208,7 +208,7 @@ typedef struct gj_js gj_js_t;
 typedef struct {
     const char *name;     /* xlator name, for logs */
     const char *module;   /* the translator module's path */
-    const char *runtime;  /* dist/lib/runtime.js */
+    const char *runtime;  /* dist/lib/daemon/runtime.js */
     int nopts;
     const char *const *keys, *const *vals; /* every volfile option */
     uint32_t watchdog_ms; /* a synchronous JS run longer than this is terminated */

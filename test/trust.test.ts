@@ -1,4 +1,4 @@
-// What glujs agrees to load into a root daemon (lib/trust.ts): StrictModes for the
+// What glujs agrees to load into a root daemon (lib/daemon/trust.ts): StrictModes for the
 // module and every file it loads, and a transpile cache nobody else can write.
 // "Another user" is a uid with no account (chown), and a real process of that uid
 // (setpriv) for the cache.
@@ -83,7 +83,7 @@ test('StrictModes: a safe module loads, also below a sticky world-writable direc
   }
 });
 
-/** The cache key runtime.ts uses for a file. */
+/** The cache key lib/daemon/loader.ts uses for a file. */
 function cacheKey(file: string): string {
   const tsVersion = JSON.parse(fs.readFileSync(require.resolve('typescript/package.json'), 'utf8')).version;
   return createHash('sha256').update(`glujs-1 ts-${tsVersion}\0${file}\0${fs.readFileSync(file, 'utf8')}`).digest('hex');

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* dist/lib/runtime.js, found from where this .so really lives
+/* dist/lib/daemon/runtime.js, found from where this .so really lives
  * (<root>/build/Release/glujs.node, whatever symlink GlusterFS loaded). */
 static int
 runtime_path(char *out, size_t len)
@@ -21,7 +21,7 @@ runtime_path(char *out, size_t len)
     if (!dladdr((void *)runtime_path, &info) || !realpath(info.dli_fname, real))
         return -1;
     root = dirname(dirname(dirname(real)));
-    return snprintf(out, len, "%s/dist/lib/runtime.js", root) >= (int)len ? -1 : 0;
+    return snprintf(out, len, "%s/dist/lib/daemon/runtime.js", root) >= (int)len ? -1 : 0;
 }
 
 struct opts {
@@ -56,7 +56,7 @@ gj_instance_start(xlator_t *this, dict_t *options, const char *module, unsigned 
     gj_js_config_t cfg;
     gj_js_t *js;
     if (runtime_path(runtime, sizeof(runtime)) != 0) {
-        snprintf(err, errlen, "cannot locate glujs's runtime (dist/lib/runtime.js)");
+        snprintf(err, errlen, "cannot locate glujs's runtime (dist/lib/daemon/runtime.js)");
         return NULL;
     }
     dict_foreach(options, collect_opt, &o);

@@ -1,4 +1,4 @@
-// binding.cc: what the runtime (lib/runtime.ts) sees as process._linkedBinding('glujs'):
+// binding.cc: what the runtime (lib/daemon/) sees as process._linkedBinding('glujs'):
 // its exported functions (arg, wind, unwind, fail, log, fast*, ...), each a thin
 // layer over convert.h and bridge.h. Raw N-API on purpose: these functions may
 // run while the isolate is being terminated (watchdog, process.exit), where
