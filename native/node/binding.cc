@@ -19,7 +19,7 @@ namespace {
 // ---- binding functions ----
 struct CbInfo {
   size_t argc = 4;
-  napi_value argv[4];
+  napi_value argv[4] = {};
 };
 bool Args(napi_env env, napi_callback_info info, CbInfo* a) {
   return napi_get_cb_info(env, info, &a->argc, a->argv, nullptr, nullptr) == napi_ok;
@@ -124,7 +124,7 @@ napi_value JsUnwind(napi_env env, napi_callback_info info) {
   const unsigned char* kinds;
   gj_fop_kinds(gj_op_fop(r->op), 1, &kinds);
   Release(kinds, n, vals, owned);
-  napi_value res;
+  napi_value res = nullptr;
   napi_get_boolean(env, rc == 0, &res);
   return res;
 }
@@ -138,7 +138,7 @@ napi_value JsFail(napi_env env, napi_callback_info info) {
   if (!GetInt(env, a.argv[1], &err) || err <= 0) err = EIO;
   std::string why;
   bool have_why = a.argc > 2 && Type(env, a.argv[2]) == napi_string && GetString(env, a.argv[2], &why);
-  napi_value res;
+  napi_value res = nullptr;
   napi_get_boolean(env, gj_op_fail(r->op, static_cast<int>(err), have_why ? why.c_str() : nullptr) == 0, &res);
   return res;
 }
@@ -154,7 +154,7 @@ napi_value JsRelease(napi_env env, napi_callback_info info) {
     uint32_t n;
     napi_get_array_length(env, a.argv[1], &n);
     for (uint32_t i = 0; i < n; i++) {
-      napi_value v;
+      napi_value v = nullptr;
       double rh = -1;
       napi_get_element(env, a.argv[1], i, &v);
       napi_get_value_double(env, v, &rh);
@@ -221,7 +221,7 @@ napi_value JsConfig(napi_env env, napi_callback_info info) {
   napi_create_array(env, &opts);
   uint32_t i = 0;
   for (auto& kv : inst->options) {
-    napi_value pair;
+    napi_value pair = nullptr;
     napi_create_array(env, &pair);
     napi_set_element(env, pair, 0, Str(env, kv.first.c_str()));
     napi_set_element(env, pair, 1, Str(env, kv.second.c_str()));
@@ -245,16 +245,16 @@ napi_value JsAttach(napi_env env, napi_callback_info info) {
   uint32_t n = 0;
   if (is) napi_get_array_length(env, a.argv[1], &n);
   for (uint32_t code = 0; code < n && code < GJ_FOP_MAX; code++) {
-    napi_value pair;
+    napi_value pair = nullptr;
     napi_get_element(env, a.argv[1], code, &pair);
     if (Type(env, pair) != napi_object) continue;
     for (int side = 0; side < 2; side++) {
-      napi_value list;
+      napi_value list = nullptr;
       uint32_t m = 0;
       napi_get_element(env, pair, side, &list);
       napi_get_array_length(env, list, &m);
       for (uint32_t j = 0; j < m; j++) {
-        napi_value s;
+        napi_value s = nullptr;
         std::string str;
         napi_get_element(env, list, j, &s);
         GetString(env, s, &str);
@@ -279,7 +279,7 @@ napi_value JsLoaded(napi_env env, napi_callback_info info) {
     uint32_t n = 0;
     if (is) napi_get_array_length(env, a.argv[side], &n);
     for (uint32_t i = 0; i < n; i++) {
-      napi_value v;
+      napi_value v = nullptr;
       int64_t c;
       napi_get_element(env, a.argv[side], i, &v);
       if (!GetInt(env, v, &c)) continue;
@@ -342,7 +342,7 @@ napi_value JsFastComplete(napi_env env, napi_callback_info info) {
   napi_get_array_length(env, a.argv[1], &n);
   std::string packed;
   for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
+    napi_value v = nullptr;
     std::string s;
     napi_get_element(env, a.argv[1], i, &v);
     if (!GetString(env, v, &s)) continue;
@@ -406,7 +406,7 @@ napi_value InitBinding(napi_env env, napi_value exports) {
       {"fastInvalidate", JsFastInvalidate}, {"fastStats", JsFastStats}, {"fastLearn", JsFastLearn},
   };
   for (auto& f : fns) {
-    napi_value fn;
+    napi_value fn = nullptr;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);
     napi_set_named_property(env, exports, f.name, fn);
   }

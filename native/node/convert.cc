@@ -12,7 +12,7 @@ thread_local std::vector<FieldNames> tls_names;
 bool ReadIatt(napi_env env, napi_value o, gj_iatt_t* st) {
   memset(st, 0, sizeof(*st));
   if (Type(env, o) != napi_object) return false;
-  napi_value g;
+  napi_value g = nullptr;
   napi_get_named_property(env, o, "gfid", &g);
   if (Type(env, g) == napi_string) {
     std::string s;
@@ -59,7 +59,7 @@ napi_value IattJs(napi_env env, const gj_iatt_t& s) {
 static void DictItem(void* ctx, const char* key, int type, const void* data, size_t len) {
   auto* c = static_cast<std::pair<napi_env, napi_value>*>(ctx);
   napi_env env = c->first;
-  napi_value v;
+  napi_value v = nullptr;
   switch (type) {
     case GJ_DV_INT: v = Num(env, static_cast<double>(*static_cast<const int64_t*>(data))); break;
     case GJ_DV_UINT: v = Num(env, static_cast<double>(*static_cast<const uint64_t*>(data))); break;
@@ -83,7 +83,7 @@ napi_value ToJs(napi_env env, int kind, gj_val_t v, ReplyRec* rec) {
   switch (kind) {
     case GJ_STR: return Str(env, static_cast<const char*>(v.p));
     case GJ_DICT: {
-      napi_value arr;
+      napi_value arr = nullptr;
       napi_create_array(env, &arr);
       std::pair<napi_env, napi_value> c{env, arr};
       gj_dict_foreach(v.p, DictItem, &c);
@@ -123,7 +123,7 @@ napi_value ToJs(napi_env env, int kind, gj_val_t v, ReplyRec* rec) {
     }
     case GJ_DATA: {
       size_t n = gj_data_size(v.p);
-      napi_value b;
+      napi_value b = nullptr;
       void* d;
       napi_create_buffer(env, n, &d, &b);
       gj_data_copyout(v.p, d);
@@ -133,7 +133,7 @@ napi_value ToJs(napi_env env, int kind, gj_val_t v, ReplyRec* rec) {
       size_t n = gj_entries_count(v.p);
       std::vector<gj_dirent_view_t> views(n);
       gj_entries_views(v.p, views.data(), n);
-      napi_value arr;
+      napi_value arr = nullptr;
       napi_create_array_with_length(env, n, &arr);
       for (size_t i = 0; i < n; i++) {
         napi_value o = Obj(env);
@@ -222,7 +222,7 @@ bool FromJs(napi_env env, int kind, napi_value js, ReplyRec* rec, gj_val_t* out,
       napi_get_array_length(env, js, &n);
       void* d = gj_make_dict();
       for (uint32_t i = 0; i + 2 < n + 2 && i < n; i += 3) {
-        napi_value k, ty, v;
+        napi_value k = nullptr, ty = nullptr, v = nullptr;
         napi_get_element(env, js, i, &k);
         napi_get_element(env, js, i + 1, &ty);
         napi_get_element(env, js, i + 2, &v);
@@ -260,12 +260,12 @@ bool FromJs(napi_env env, int kind, napi_value js, ReplyRec* rec, gj_val_t* out,
       napi_get_array_length(env, js, &n);
       void* list = gj_make_entries();
       for (uint32_t i = 0; i < n; i++) {
-        napi_value e, name, stat;
+        napi_value e = nullptr, name = nullptr, stat = nullptr;
         napi_get_element(env, js, i, &e);
         std::string nm;
         gj_dirent_view_t dv{};
         uint64_t idx = UINT64_MAX, ino, off, type;
-        napi_value iv;
+        napi_value iv = nullptr;
         bool ok = Type(env, e) == napi_object && napi_get_named_property(env, e, "name", &name) == napi_ok &&
                   Type(env, name) == napi_string && GetString(env, name, &nm) && !nm.empty() &&
                   nm.find('/') == std::string::npos && Prop(env, e, "ino", &ino) && Prop(env, e, "off", &off) &&

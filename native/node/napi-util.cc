@@ -7,40 +7,40 @@
 namespace glujs {
 
 napi_value Undefined(napi_env env) {
-  napi_value v;
+  napi_value v = nullptr;
   napi_get_undefined(env, &v);
   return v;
 }
 napi_value Null(napi_env env) {
-  napi_value v;
+  napi_value v = nullptr;
   napi_get_null(env, &v);
   return v;
 }
 napi_value Num(napi_env env, double d) {
-  napi_value v;
+  napi_value v = nullptr;
   napi_create_double(env, d, &v);
   return v;
 }
 napi_value Str(napi_env env, const char* s, size_t len) {
-  napi_value v;
+  napi_value v = nullptr;
   if (!s) return Null(env);
   napi_create_string_utf8(env, s, len, &v);
   return v;
 }
 napi_value BigU(napi_env env, uint64_t u) {
-  napi_value v;
+  napi_value v = nullptr;
   napi_create_bigint_uint64(env, u, &v);
   return v;
 }
 napi_value Buf(napi_env env, const void* p, size_t n) {
-  napi_value v;
+  napi_value v = nullptr;
   void* data;
   napi_create_buffer_copy(env, n, p ? p : "", &data, &v);
   return v;
 }
 void Set(napi_env env, napi_value o, const char* k, napi_value v) { napi_set_named_property(env, o, k, v); }
 napi_value Obj(napi_env env) {
-  napi_value o;
+  napi_value o = nullptr;
   napi_create_object(env, &o);
   return o;
 }
@@ -84,8 +84,9 @@ bool GetString(napi_env env, napi_value v, std::string* out) {
 }
 
 napi_valuetype Type(napi_env env, napi_value v) {
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
+  // A value a failed call never set (a throwing getter, a Proxy trap) reads as undefined.
+  napi_valuetype t = napi_undefined;
+  if (!v || napi_typeof(env, v, &t) != napi_ok) return napi_undefined;
   return t;
 }
 
@@ -126,7 +127,7 @@ bool GetU64(napi_env env, napi_value v, uint64_t* out) {
 
 // A numeric property; absent or undefined reads as 0.
 bool Prop(napi_env env, napi_value o, const char* k, uint64_t* out) {
-  napi_value v;
+  napi_value v = nullptr;
   if (napi_get_named_property(env, o, k, &v) != napi_ok) return false;
   napi_valuetype t = Type(env, v);
   if (t == napi_undefined || t == napi_null) {
@@ -148,7 +149,7 @@ bool GetBytes(napi_env env, napi_value v, const void** p, size_t* n, std::string
     napi_typedarray_type t;
     size_t len, off;
     void* d;
-    napi_value ab;
+    napi_value ab = nullptr;
     napi_get_typedarray_info(env, v, &t, &len, &d, &ab, &off);
     *p = d;
     *n = len;  // Uint8Array is what is meant; other views are read as bytes too

@@ -36,12 +36,12 @@ int Post(gj_js_t* js, Message::Kind kind, void* ptr, const gj_event_t* ev = null
 }
 
 void Call(napi_env env, Instance* inst, const char* name, size_t argc, napi_value* argv) {
-  napi_value cbs, fn, global, res;
+  napi_value cbs = nullptr, fn = nullptr, global = nullptr, res = nullptr;
   if (!inst->callbacks || napi_get_reference_value(env, inst->callbacks, &cbs) != napi_ok || !cbs) return;
   if (napi_get_named_property(env, cbs, name, &fn) != napi_ok) return;
   napi_get_global(env, &global);
   if (napi_call_function(env, global, fn, argc, argv, &res) == napi_pending_exception) {
-    napi_value e;
+    napi_value e = nullptr;
     napi_get_and_clear_last_exception(env, &e);  // the runtime catches its own; this is the terminating case
   }
 }
