@@ -1,6 +1,6 @@
 // glujs with glusterd: volfile editing (unit tests, no GlusterFS needed), the
 // `glujs volfile` and `glujs filter` commands, and, against a private glusterd
-// (lib/glusterd.ts), the client-graph filter on a live mount, the brick graph via
+// (lib/testing/glusterd.ts), the client-graph filter on a live mount, the brick graph via
 // `gluster volume set V user.xlator.glujs ...`, and 20 graph switches under load.
 import test, { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawn, execFile } from 'node:child_process';
 import { Volfile, VolfileError, quoteWord } from '../lib/volfile';
 import { applyFilter, filterDir } from '../lib/cli';
-import { startGlusterd, type Glusterd, type Mount } from '../lib/glusterd';
+import { startGlusterd, type Glusterd, type Mount } from '../lib/testing/glusterd';
 import { ROOT, example, fixture, grep, until, sleep, alive, errCode, GLUJS_TYPE } from './util';
 
 /** The xlator under test (the ASan run installs features/ and user/glujs-asan) and its user.xlator.* name. */
@@ -224,7 +224,7 @@ const ourFilters = (gd: Glusterd) => {
 };
 
 /** /var/lib/glusterd as a list of "path mtime" lines (a private glusterd must leave it as it was). */
-function snapshot(dir = '/var/lib/glusterd'): string[] {
+function snapshot(dir = '/var/lib/testing/glusterd'): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     let st: fs.BigIntStats;

@@ -134,7 +134,7 @@ let exitHooked = false;
 /**
  * Runs `fn` (synchronously) when this process exits, or on SIGINT/SIGTERM/SIGHUP
  * (re-raised afterwards when nothing else handles it): tear-down that holds
- * even when a test crashes. Used by this harness and by lib/glusterd.ts.
+ * even when a test crashes. Used by this harness and by lib/testing/glusterd.ts.
  */
 export function onProcessExit(fn: () => void): void {
   exitHooks.add(fn);

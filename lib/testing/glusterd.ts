@@ -29,7 +29,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { onProcessExit } from './testing';
+import { onProcessExit } from './index';
 import { daemonEnv, keepEnv, mountType, readPid, readText, run, sleep, sleepSync, unmount, type Run } from './proc';
 
 export const GLUSTERD_PORT = 24007;

@@ -1,4 +1,4 @@
-// Process and mount helpers shared by the volume harness (testing.ts) and the
+// Process and mount helpers shared by the volume harness (index.ts) and the
 // private glusterd (glusterd.ts). Internal: not part of glujs's API.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
