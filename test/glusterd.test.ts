@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, execFile } from 'node:child_process';
-import { Volfile, VolfileError, quoteWord } from '../lib/volfile';
-import { applyFilter, filterDir } from '../lib/cli';
+import { Volfile, VolfileError, quoteWord } from '../lib/tools/volfile';
+import { applyFilter, filterDir } from '../lib/tools/cli';
 import { startGlusterd, type Glusterd, type Mount } from '../lib/testing/glusterd';
 import { ROOT, example, fixture, grep, until, sleep, alive, errCode, GLUJS_TYPE } from './util';
 
@@ -18,7 +18,7 @@ const UX = GLUJS_TYPE.replace(/^.*\//, '');
 /** --type for `glujs filter install` when the xlator under test is not the default one. */
 const typeArgs = () => (GLUJS_TYPE === 'features/glujs' ? [] : ['--type', GLUJS_TYPE]);
 
-const CLI = path.join(ROOT, 'dist', 'lib', 'cli.js');
+const CLI = path.join(ROOT, 'dist', 'lib', 'tools', 'cli.js');
 
 /** Run the glujs CLI; resolves to its exit code and output (never rejects). */
 function glujs(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ code: number; out: string; err: string }> {

@@ -3,9 +3,9 @@
 // handler never runs) and wrong handler signatures are errors.
 import path from 'node:path';
 import fs from 'node:fs';
-import { FOPS, type FopName } from './gen/fops';
-import { Translator } from './translator';
-import { loadModule } from './runtime';
+import { FOPS, type FopName } from '../gen/fops';
+import { Translator } from '../translator';
+import { loadModule } from '../runtime';
 
 const HOOKS = new Set(['constructor', 'init', 'fini', 'notify', 'forget', 'release', 'releasedir', 'invalidate',
   'dump', 'handoff', 'adopt']);
@@ -43,7 +43,7 @@ export function nearFop(name: string): FopName | undefined {
 /** Type errors, with file:line:col, from the TypeScript compiler. */
 function typeCheck(file: string): string[] {
   const ts = require('typescript') as typeof import('typescript');
-  const root = path.resolve(__dirname, '..', '..');
+  const root = path.resolve(__dirname, '..', '..', '..');
   const options: import('typescript').CompilerOptions = {
     strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS,
     moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, skipLibCheck: true,

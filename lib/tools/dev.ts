@@ -4,7 +4,7 @@
 // module file changes. Ctrl-C tears everything down.
 import fs from 'node:fs';
 import path from 'node:path';
-import { startVolume } from './testing';
+import { startVolume } from '../testing';
 
 export async function runDev(moduleFile: string, options: Record<string, string> = {}): Promise<void> {
   const module = path.resolve(moduleFile);

@@ -11,9 +11,9 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { Volfile, VolfileError, positionFrom, describePosition, type Position } from './volfile';
-import { loadModule } from './runtime';
+import { loadModule } from '../runtime';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BUILT = path.join(ROOT, 'build', 'Release', 'glujs.node');
 const SLOTS = ['features/glujs.so', 'user/glujs.so'];
 
@@ -319,7 +319,7 @@ function filterScript(fp: FilterPaths, volumes: string[]): string {
     `# log: ${fp.log}`,
     'case "$1" in',
     `  ${patterns})`,
-    `    exec ${shq(process.execPath)} ${shq(path.join(ROOT, 'dist', 'lib', 'cli.js'))} filter-run --config ${shq(fp.config)} "$1" 2>>${shq(fp.log)} ;;`,
+    `    exec ${shq(process.execPath)} ${shq(path.join(ROOT, 'dist', 'lib', 'tools', 'cli.js'))} filter-run --config ${shq(fp.config)} "$1" 2>>${shq(fp.log)} ;;`,
     'esac',
     'exit 0',
     '',
