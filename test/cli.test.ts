@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { ROOT, fixture, example, until, errCode } from './util';
-import { builtFor, glusterVersion } from '../lib/tools/cli';
+import { builtFor, glusterVersion } from '../lib/tools/paths';
 
 const CLI = path.join(ROOT, 'dist', 'lib', 'tools', 'cli.js');
 const glujs = (...args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8' });

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, execFile } from 'node:child_process';
 import { Volfile, VolfileError, quoteWord } from '../lib/tools/volfile';
-import { applyFilter, filterDir } from '../lib/tools/cli';
+import { applyFilter } from '../lib/tools/commands/filter';
+import { filterDir } from '../lib/tools/paths';
 import { startGlusterd, type Glusterd, type Mount } from '../lib/testing/glusterd';
 import { ROOT, example, fixture, grep, until, sleep, alive, errCode, GLUJS_TYPE } from './util';
 
