@@ -20,7 +20,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startVolume, seededRandom, type Volume, type XlatorSpec } from '../lib/testing';
-import { sleep, sleepSync } from '../lib/proc';
+import { sleep, sleepSync } from '../lib/testing/proc';
 
 const ROOT = path.resolve(__dirname, '..', '..'); // run from dist/bench
 const PROXY_JS = path.join(__dirname, 'delay-proxy.js');

@@ -59,4 +59,4 @@ if [ ! -e "$stamp" ] || [ -n "$(find native lib tools examples test bench bindin
 fi
 
 # Install the xlator where GlusterFS looks (symlinks into XLATORDIR).
-node dist/lib/cli.js install --quiet
+node dist/lib/tools/cli.js install --quiet

@@ -15,7 +15,7 @@ ROOT=$PWD
 bash scripts/setup.sh
 tree=$(mktemp -d /tmp/glujs-asan-tree.XXXXXX)
 logdir=$(mktemp -d /tmp/glujs-asan.XXXXXX)
-XLATORDIR=$(node -e "console.log(require('./dist/lib/cli.js').xlatorDir())")
+XLATORDIR=$(node -e "console.log(require('./dist/lib/tools/paths.js').xlatorDir())")
 links=("$XLATORDIR/features/glujs-asan.so" "$XLATORDIR/user/glujs-asan.so")
 cleanup() { rm -f "${links[@]}"; rm -rf "$tree" "$logdir"; }
 trap cleanup EXIT

@@ -9,8 +9,8 @@ import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:c
 import fs from 'node:fs';
 import path from 'node:path';
 import { onProcessExit, withVolume } from '../lib/testing';
-import { startGlusterd } from '../lib/glusterd';
-import { run } from '../lib/proc';
+import { startGlusterd } from '../lib/testing/glusterd';
+import { run } from '../lib/testing/proc';
 import { ROOT, GLUJS_TYPE, errCode, fixture, glujs, sleep, until } from './util';
 
 let probeBin = '';

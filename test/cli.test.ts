@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { ROOT, fixture, example, until, errCode } from './util';
-import { builtFor, glusterVersion } from '../lib/cli';
+import { builtFor, glusterVersion } from '../lib/tools/paths';
 
-const CLI = path.join(ROOT, 'dist', 'lib', 'cli.js');
+const CLI = path.join(ROOT, 'dist', 'lib', 'tools', 'cli.js');
 const glujs = (...args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8' });
 
 test('glujs check: handlers of a good module, errors of a bad one', () => {

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { withVolume, tryStartVolume, type Volume } from '../lib/testing';
-import { run } from '../lib/proc';
+import { run } from '../lib/testing/proc';
 import { fixture, glujs, alive, sleep, ROOT } from './util';
 
 const XL = 'fm';

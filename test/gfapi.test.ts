@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { onProcessExit, withVolume, type Volume } from '../lib/testing';
-import { daemonEnv, readText, run } from '../lib/proc';
+import { daemonEnv, readText, run } from '../lib/testing/proc';
 import { ROOT, example, fixture, glujs, grep } from './util';
 
 let probeBin = '';

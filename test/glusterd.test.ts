@@ -1,6 +1,6 @@
 // glujs with glusterd: volfile editing (unit tests, no GlusterFS needed), the
 // `glujs volfile` and `glujs filter` commands, and, against a private glusterd
-// (lib/glusterd.ts), the client-graph filter on a live mount, the brick graph via
+// (lib/testing/glusterd.ts), the client-graph filter on a live mount, the brick graph via
 // `gluster volume set V user.xlator.glujs ...`, and 20 graph switches under load.
 import test, { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,9 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, execFile } from 'node:child_process';
-import { Volfile, VolfileError, quoteWord } from '../lib/volfile';
-import { applyFilter, filterDir } from '../lib/cli';
-import { startGlusterd, type Glusterd, type Mount } from '../lib/glusterd';
+import { Volfile, VolfileError, quoteWord } from '../lib/tools/volfile';
+import { applyFilter } from '../lib/tools/commands/filter';
+import { filterDir } from '../lib/tools/paths';
+import { startGlusterd, type Glusterd, type Mount } from '../lib/testing/glusterd';
 import { ROOT, example, fixture, grep, until, sleep, alive, errCode, GLUJS_TYPE } from './util';
 
 /** The xlator under test (the ASan run installs features/ and user/glujs-asan) and its user.xlator.* name. */
@@ -18,7 +19,7 @@ const UX = GLUJS_TYPE.replace(/^.*\//, '');
 /** --type for `glujs filter install` when the xlator under test is not the default one. */
 const typeArgs = () => (GLUJS_TYPE === 'features/glujs' ? [] : ['--type', GLUJS_TYPE]);
 
-const CLI = path.join(ROOT, 'dist', 'lib', 'cli.js');
+const CLI = path.join(ROOT, 'dist', 'lib', 'tools', 'cli.js');
 
 /** Run the glujs CLI; resolves to its exit code and output (never rejects). */
 function glujs(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ code: number; out: string; err: string }> {
@@ -224,7 +225,7 @@ const ourFilters = (gd: Glusterd) => {
 };
 
 /** /var/lib/glusterd as a list of "path mtime" lines (a private glusterd must leave it as it was). */
-function snapshot(dir = '/var/lib/glusterd'): string[] {
+function snapshot(dir = '/var/lib/testing/glusterd'): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     let st: fs.BigIntStats;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT } from './util';
-import { xlatorDir } from '../lib/cli';
+import { xlatorDir } from '../lib/tools/paths';
 
 const probe = `#include <stdio.h>
 #include <stddef.h>

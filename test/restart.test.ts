@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { withVolume, type Volume } from '../lib/testing';
-import { run } from '../lib/proc';
+import { run } from '../lib/testing/proc';
 import { alive, fixture, glujs, grep, sleep, until } from './util';
 
 const fsp = fs.promises;

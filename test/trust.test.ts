@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { onProcessExit, tryStartVolume, withVolume } from '../lib/testing';
-import { run } from '../lib/proc';
+import { run } from '../lib/testing/proc';
 import { ROOT, glujs, grep } from './util';
 
 const OTHER = 23456; // a uid that is not root and owns nothing else here

@@ -21,7 +21,7 @@ export function loadModule(file: string): any {
     const resolve = M._resolveFilename;
     M._resolveFilename = function (request: string, parent: unknown, ...rest: unknown[]) {
       if (request === 'glujs' || request.startsWith('glujs/'))
-        return resolve.call(this, pkgRoot + request.slice('glujs'.length), parent, ...rest);
+        return resolve.call(this, packageEntry(pkgRoot, request), parent, ...rest);
       try {
         return resolve.call(this, request, parent, ...rest);
       } catch (e) {
@@ -52,6 +52,15 @@ export function loadModule(file: string): any {
   forgetChecks(); // a reload or restart looks again
   checkTrusted(abs, moduleOwner);
   return require(abs);
+}
+
+/** 'glujs' or 'glujs/<sub>' as a file of this package, through its package.json
+ * "exports" ('glujs/testing' is dist/lib/testing/index.js). */
+function packageEntry(pkgRoot: string, request: string): string {
+  const sub = '.' + request.slice('glujs'.length);
+  const exports = JSON.parse(fs.readFileSync(path.join(pkgRoot, 'package.json'), 'utf8')).exports ?? {};
+  const target = exports[sub];
+  return typeof target === 'string' ? path.join(pkgRoot, target) : path.join(pkgRoot, sub);
 }
 
 /** Transpiled output is cached on disk (by content), so that starting an

@@ -4,7 +4,8 @@
 // module file changes. Ctrl-C tears everything down.
 import fs from 'node:fs';
 import path from 'node:path';
-import { startVolume } from './testing';
+import { startVolume } from '../../testing';
+import { UsageError } from '../args';
 
 export async function runDev(moduleFile: string, options: Record<string, string> = {}): Promise<void> {
   const module = path.resolve(moduleFile);
@@ -44,4 +45,17 @@ export async function runDev(moduleFile: string, options: Record<string, string>
   tail();
   await v.stop();
   console.log('glujs dev: volume stopped');
+}
+
+export async function dev(args: string[]): Promise<number> {
+  const [module, ...rest] = args;
+  if (!module) throw new UsageError('glujs dev: name a module');
+  const options: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] !== '--option' || !rest[i + 1]?.includes('=')) throw new UsageError(`glujs dev: unexpected ${rest[i]}`);
+    const [k, ...v] = rest[++i].split('=');
+    options[k] = v.join('=');
+  }
+  await runDev(module, options);
+  return 0;
 }

@@ -10,15 +10,15 @@
  * `path=` in `/var/run/gluster/glusterdump.<pid>.options`; default `/var/run/gluster`.
  * @packageDocumentation
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
-import { daemonEnv, keepEnv, mountType, readPid, readText, run, sleep, sleepSync, unmount } from './proc';
+import { daemonEnv, keepEnv, mountType, readPid, readText, run, sleep } from './proc';
+import { exited, onProcessExit, removeDir, running, stopDaemons, teardown, track, type Daemon, type Owned } from './teardown';
 
-export { mountType };
+export { mountType, onProcessExit };
 
 /** One translator in a volfile. `name` is its volume name (unique per graph). */
 export interface XlatorSpec { name: string; type: string; options?: Record<string, string | number | boolean>; }
@@ -66,13 +66,6 @@ export class VolumeStartError extends Error {
 
 const DUMP_OPTIONS_DIR = '/var/run/gluster'; // compiled into libglusterfs (DEFAULT_VAR_RUN_DIRECTORY)
 
-/** A daemon this harness started, identified by the pid file it was told to write. */
-interface Proc { pidFile: string; pid: number; }
-/** True while `p` runs and really is our daemon (its cmdline names our pid file; zombies have none). */
-function owned(p: Proc): boolean {
-  if (!p.pid) p.pid = readPid(p.pidFile);
-  return p.pid > 0 && readText(`/proc/${p.pid}/cmdline`).split('\0').includes(p.pidFile);
-}
 /** The last 20 error/critical lines of a log (or its last 20 lines if it has none). */
 function logReport(file: string): string {
   const lines = readText(file).split('\n').filter((l) => l.trim());
@@ -111,79 +104,9 @@ function checkNames(graph: XlatorSpec[], where: string): void {
   }
 }
 
-/** Everything teardown needs; registered while the volume may be running. */
-interface State { dir: string; mounts: string[]; procs: Proc[]; optFiles: Set<string>; }
-const live = new Set<State>();
-let hooked = false;
-
-/** Synchronous last-resort teardown for process exit / fatal signals. */
-function teardownSync(s: State): void {
-  live.delete(s);
-  for (const m of s.mounts) {
-    if (mountType(m)) try { execFileSync('umount', ['-l', m], { stdio: 'ignore', timeout: 5000 }); } catch { /* best effort */ }
-  }
-  const procs = s.procs.filter(owned);
-  for (const p of procs) try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ }
-  for (let t = 0; t < 150 && procs.some(owned); t++) sleepSync(20);
-  for (const p of procs) if (owned(p)) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
-  for (const f of s.optFiles) fs.rmSync(f, { force: true });
-  if (!keepEnv()) fs.rmSync(s.dir, { recursive: true, force: true });
-}
-const exitHooks = new Set<() => void>();
-let exitHooked = false;
-/**
- * Runs `fn` (synchronously) when this process exits, or on SIGINT/SIGTERM/SIGHUP
- * (re-raised afterwards when nothing else handles it): tear-down that holds
- * even when a test crashes. Used by this harness and by lib/glusterd.ts.
- */
-export function onProcessExit(fn: () => void): void {
-  exitHooks.add(fn);
-  if (exitHooked) return;
-  exitHooked = true;
-  const runAll = () => { for (const h of [...exitHooks]) h(); };
-  process.on('exit', runAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const handler = () => {
-      runAll();
-      if (process.listenerCount(sig) === 1) { process.removeListener(sig, handler); process.kill(process.pid, sig); }
-    };
-    process.on(sig, handler);
-  }
-}
-
-function hookProcess(): void {
-  if (hooked) return;
-  hooked = true;
-  onProcessExit(() => { for (const s of [...live]) teardownSync(s); });
-}
-
-async function waitDead(p: Proc, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(25)) if (!owned(p)) return true;
-  return !owned(p);
-}
-/** Ask politely, then SIGTERM, then SIGKILL; only ever the pid from our own pid file. */
-async function stopProc(p: Proc, graceMs: number): Promise<void> {
-  if (await waitDead(p, graceMs)) return;
-  try { process.kill(p.pid, 'SIGTERM'); } catch { return; }
-  if (await waitDead(p, 5000)) return;
-  // said aloud: a daemon killed this way skips its exit path (and LeakSanitizer's check)
-  process.stderr.write(`glujs/testing: pid ${p.pid} (${p.pidFile}) did not exit within 5 s of SIGTERM; sending SIGKILL\n`);
-  try { process.kill(p.pid, 'SIGKILL'); } catch { return; }
-  await waitDead(p, 2000);
-}
-async function teardown(s: State, keep: boolean): Promise<void> {
-  await Promise.all(s.mounts.map(unmount));
-  const brick = s.procs[0];
-  await Promise.all(s.procs.slice(1).map((p) => stopProc(p, 2000))); // clients exit by themselves on unmount
-  if (brick) await stopProc(brick, 0);
-  for (const f of s.optFiles) fs.rmSync(f, { force: true });
-  live.delete(s);
-  if (!keep && !keepEnv()) fs.rmSync(s.dir, { recursive: true, force: true });
-}
-
 /** Send SIGUSR1 and collect the dump file (dumps of one process are serialised by the caller). */
-async function statedump(p: Proc, dumpDir: string, optFiles: Set<string>): Promise<string> {
-  if (!owned(p)) throw new Error(`statedump: process ${p.pid} (${p.pidFile}) is not running`);
+async function statedump(p: Daemon, dumpDir: string, optFiles: Set<string>): Promise<string> {
+  if (!running(p)) throw new Error(`statedump: process ${p.pid} (${p.pidFile}) is not running`);
   const prefix = `glusterdump.${p.pid}.dump.`;
   const ours = () => fs.readdirSync(dumpDir).filter((f) => f.startsWith(prefix)).map((f) => path.join(dumpDir, f));
   ours().forEach((f) => fs.rmSync(f, { force: true }));
@@ -230,13 +153,14 @@ export async function startVolume(opts: VolumeOptions = {}): Promise<Volume> {
   const clientPidFiles = mounts.map((_, i) => p(`client${i}.pid`));
   const brickLog = p('brick.log'), serverVolfile = p('server.vol'), clientVolfile = p('client.vol');
   for (const d of [brickDir, dumpDir, ...mounts]) fs.mkdirSync(d);
-  const s: State = { dir, mounts, procs: [], optFiles: new Set() };
-  hookProcess();
-  live.add(s);
+  const brick: Daemon = { pidFile: p('brick.pid'), pid: 0 };
+  const clients: Daemon[] = [];
+  const optFiles = new Set<string>();
+  const s: Owned = { dir, mounts: () => mounts, clients: () => clients, servers: () => [brick], files: () => optFiles };
+  track(s);
 
   brickGraph[0].options = { directory: brickDir };
   const top = brickGraph[brickGraph.length - 1].name;
-  const brick: Proc = { pidFile: p('brick.pid'), pid: 0 };
   let failedLog = brickLog;
   try {
     // Brick: retry with a new port if another process grabbed ours in between.
@@ -250,17 +174,16 @@ export async function startVolume(opts: VolumeOptions = {}): Promise<Volume> {
         },
       }]));
       fs.rmSync(brick.pidFile, { force: true });
-      if (!s.procs.includes(brick)) s.procs.unshift(brick);
       const r = await run('glusterfsd', ['-f', serverVolfile, '-l', brickLog, '--pid-file', brick.pidFile], 15000, daemonEnv());
       for (const end = Date.now() + 15000; Date.now() < end && !port; await sleep(20)) {
         brick.pid = brick.pid || readPid(brick.pidFile);
-        if (brick.pid && owned(brick) && await listening(candidate, brick.pid)) port = candidate;
-        else if ((brick.pid && !owned(brick)) || (r.code !== 0 && !owned(brick))) break;
+        if (brick.pid && running(brick) && await listening(candidate, brick.pid)) port = candidate;
+        else if ((brick.pid && !running(brick)) || (r.code !== 0 && !running(brick))) break;
       }
       if (port) break;
-      if (/already in use/i.test(readText(brickLog)) && attempt < 4) { await stopProc(brick, 0); brick.pid = 0; continue; }
+      if (/already in use/i.test(readText(brickLog)) && attempt < 4) { await stopDaemons([brick]); brick.pid = 0; continue; }
       throw new Error(`brick did not come up (glusterfsd exit ${r.code}${r.err ? `: ${r.err.trim()}` : ''}, ` +
-        `${brick.pid && owned(brick) ? `pid ${brick.pid} alive but not listening on ${candidate}` : 'process gone'})`);
+        `${brick.pid && running(brick) ? `pid ${brick.pid} alive but not listening on ${candidate}` : 'process gone'})`);
     }
     const clientGraph: XlatorSpec[] = [{
       name: 'client', type: 'protocol/client', options: {
@@ -269,32 +192,30 @@ export async function startVolume(opts: VolumeOptions = {}): Promise<Volume> {
       },
     }, ...(opts.client ?? [])];
     fs.writeFileSync(clientVolfile, volfile(clientGraph));
-    const clients: Proc[] = [];
     for (let i = 0; i < nMounts; i++) {
       failedLog = clientLogs[i];
-      const c: Proc = { pidFile: clientPidFiles[i], pid: 0 };
+      const c: Daemon = { pidFile: clientPidFiles[i], pid: 0 };
       clients.push(c);
-      s.procs.push(c);
       const r = await run('glusterfs', ['-f', clientVolfile, '-l', clientLogs[i], '--pid-file', c.pidFile, ...(opts.mountOptions ?? []), mounts[i]], 15000, daemonEnv());
       let ok = false;
       for (const end = Date.now() + 15000; Date.now() < end && !ok && r.code === 0; await sleep(20)) {
         c.pid = c.pid || readPid(c.pidFile);
         if (mountType(mounts[i]) === 'fuse.glusterfs') ok = (await run('stat', ['-c', '%i', mounts[i]], 5000)).code === 0;
-        else if (c.pid && !owned(c)) break;
+        else if (c.pid && !running(c)) break;
       }
       c.pid ||= readPid(c.pidFile);
       // glusterfsd listens before the rest of its graph is up: a brick whose
       // init fails late (slow daemons: ASan) dies under the first mount.
-      if (!ok && await waitDead(brick, 1000)) {
+      if (!ok && await exited([brick], 1000)) {
         failedLog = brickLog;
         throw new Error(`brick did not come up (pid ${brick.pid} listened on ${port}, then exited; mount ${i} failed with it)`);
       }
       if (!ok) throw new Error(`mount ${i} (${mounts[i]}) did not come up (glusterfs exit ${r.code}${r.err ? `: ${r.err.trim()}` : ''})`);
     }
     failedLog = '';
-    const queues = new Map<Proc, Promise<unknown>>();
+    const queues = new Map<Daemon, Promise<unknown>>();
     let stopping: Promise<void> | undefined;
-    const pick = (which: 'brick' | number): Proc => {
+    const pick = (which: 'brick' | number): Daemon => {
       const proc = which === 'brick' ? brick : clients[which];
       if (!proc) throw new RangeError(`no such process: ${which}`);
       return proc;
@@ -305,7 +226,7 @@ export async function startVolume(opts: VolumeOptions = {}): Promise<Volume> {
       log: (which) => readText(which === 'brick' ? brickLog : clientLogs[which] ?? ''),
       statedump(which) {
         const proc = pick(which);
-        const next = (queues.get(proc) ?? Promise.resolve()).catch(() => undefined).then(() => statedump(proc, dumpDir, s.optFiles));
+        const next = (queues.get(proc) ?? Promise.resolve()).catch(() => undefined).then(() => statedump(proc, dumpDir, optFiles));
         queues.set(proc, next);
         return next;
       },
@@ -316,7 +237,7 @@ export async function startVolume(opts: VolumeOptions = {}): Promise<Volume> {
     const brickText = readText(brickLog), clientText = failedLog && failedLog !== brickLog ? readText(failedLog) : '';
     const msg = `${(e as Error).message}\n--- ${failedLog || brickLog} ---\n${logReport(failedLog || brickLog)}` +
       (keepEnv() ? `\n(kept ${dir})` : '');
-    if (!keepEnv()) fs.rmSync(dir, { recursive: true, force: true });
+    if (!keepEnv()) removeDir(dir);
     throw new VolumeStartError(msg, brickText, clientText);
   }
 }

@@ -1,11 +1,13 @@
-// `glujs check <module>`: load and type-check a translator module without
+// `glujs check <module>...`: load and type-check translator modules without
 // GlusterFS. Reports the handlers found; unknown fop names (a misspelt
 // handler never runs) and wrong handler signatures are errors.
 import path from 'node:path';
 import fs from 'node:fs';
-import { FOPS, type FopName } from './gen/fops';
-import { Translator } from './translator';
-import { loadModule } from './daemon/runtime';
+import { FOPS, type FopName } from '../../gen/fops';
+import { Translator } from '../../translator';
+import { loadModule } from '../../daemon/loader';
+import { UsageError } from '../args';
+import { ROOT } from '../paths';
 
 const HOOKS = new Set(['constructor', 'init', 'fini', 'notify', 'forget', 'release', 'releasedir', 'invalidate',
   'dump', 'handoff', 'adopt']);
@@ -43,7 +45,7 @@ export function nearFop(name: string): FopName | undefined {
 /** Type errors, with file:line:col, from the TypeScript compiler. */
 function typeCheck(file: string): string[] {
   const ts = require('typescript') as typeof import('typescript');
-  const root = path.resolve(__dirname, '..', '..');
+  const root = ROOT;
   const options: import('typescript').CompilerOptions = {
     strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS,
     moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, skipLibCheck: true,
@@ -99,4 +101,19 @@ export function checkModule(moduleFile: string): CheckResult {
   }
   if (!r.handlers.length) r.warnings.push('no fop handlers: every fop passes through in C');
   return r;
+}
+
+export function check(files: string[]): number {
+  if (!files.length) throw new UsageError('glujs check: name at least one module');
+  let bad = 0;
+  for (const f of files) {
+    const r = checkModule(f);
+    console.log(`${f}: ${r.errors.length ? 'ERRORS' : 'ok'}`);
+    console.log(`  handlers: ${r.handlers.join(', ') || '(none)'}`);
+    if (r.hooks.length) console.log(`  hooks: ${r.hooks.join(', ')}`);
+    for (const w of r.warnings) console.log(`  warning: ${w}`);
+    for (const e of r.errors) console.log(`  error: ${e.replace(/\n/g, '\n    ')}`);
+    if (r.errors.length) bad++;
+  }
+  return bad ? 1 : 0;
 }

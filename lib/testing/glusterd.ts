@@ -29,8 +29,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { onProcessExit } from './testing';
-import { daemonEnv, keepEnv, mountType, readPid, readText, run, sleep, sleepSync, unmount, type Run } from './proc';
+import { cmdline, daemonEnv, mountType, ours, readPid, readText, run, sleep, unmount, type Run } from './proc';
+import { stopDaemons, teardown, teardownSync, track, type Daemon, type Owned } from './teardown';
 
 export const GLUSTERD_PORT = 24007;
 
@@ -107,16 +107,6 @@ export class GlusterdError extends Error {
 }
 
 
-/** argv of a live, non-zombie process ([] if gone). */
-function cmdline(pid: number): string[] {
-  if (!(pid > 0)) return [];
-  if (/^State:\s+Z/m.test(readText(`/proc/${pid}/status`))) return [];
-  return readText(`/proc/${pid}/cmdline`).split('\0').filter(Boolean);
-}
-/** Is `pid` alive and one of ours: its command line mentions our directory. */
-const ours = (pid: number, dir: string) => cmdline(pid).some((a) => a.includes(dir));
-
-
 function portBusy(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
@@ -153,14 +143,12 @@ function pidFilesUnder(dir: string): string[] {
 }
 
 interface State {
-  dir: string; keep: boolean; glusterdPid: number; rundir: string;
-  mounts: Map<string, { pidFile: string; pid: number }>;
+  dir: string; glusterdPid: number; rundir: string;
+  mounts: Map<string, Daemon>;
   sockets: Set<string>; strays: string[]; volumes: Set<string>;
   /** mtimes of the directories holding strays, to restore after removing them. */
   mtimes: Map<string, bigint>;
 }
-const live = new Set<State>();
-let hooked = false;
 
 /** Remove what glusterd created outside its directories (only what did not exist before). */
 function cleanStrays(s: State): void {
@@ -179,56 +167,34 @@ function cleanStrays(s: State): void {
   }
 }
 
-/** Pids to kill: clients, then whatever our pid files name, then glusterd. */
-function victims(s: State): number[] {
-  const pids = [...s.mounts.values()].map((m) => m.pid || readPid(m.pidFile));
-  for (const f of pidFilesUnder(s.rundir)) pids.push(readPid(f));
-  s.glusterdPid ||= readPid(path.join(s.dir, 'glusterd.pid'));
-  pids.push(s.glusterdPid);
-  return [...new Set(pids)].filter((p) => ours(p, s.dir));
-}
-
-/** rm -rf that survives a daemon still writing its last log lines. */
-function removeDir(dir: string): void {
-  for (let i = 0; ; i++) {
-    try { fs.rmSync(dir, { recursive: true, force: true }); return; } catch (e) {
-      if (i >= 20) throw e;
-      sleepSync(50);
-    }
-  }
-}
-
-function teardownSync(s: State): void {
-  const step = (f: () => void) => { try { f(); } catch { /* keep going: the rest must still run */ } };
-  for (const m of s.mounts.keys()) {
-    step(() => { if (mountType(m)) execFileSync('umount', ['-l', m], { stdio: 'ignore', timeout: 5000 }); });
-  }
-  const pids = victims(s);
-  for (const p of pids) step(() => process.kill(p, 'SIGTERM'));
-  for (let t = 0; t < 150 && pids.some((p) => ours(p, s.dir)); t++) sleepSync(20);
-  for (const p of pids) if (ours(p, s.dir)) step(() => process.kill(p, 'SIGKILL'));
-  for (const f of s.sockets) step(() => fs.rmSync(f, { force: true }));
-  step(() => cleanStrays(s));
-  if (!s.keep && !keepEnv()) step(() => removeDir(s.dir));
-  live.delete(s);
-}
-
-function hookProcess(): void {
-  if (hooked) return;
-  hooked = true;
-  onProcessExit(() => { for (const s of [...live]) teardownSync(s); });
-}
-
-async function killPid(pid: number, dir: string, graceMs: number): Promise<void> {
-  const gone = async (ms: number) => {
-    for (const end = Date.now() + ms; Date.now() < end; await sleep(25)) if (!ours(pid, dir)) return true;
-    return !ours(pid, dir);
+/** What teardown stops: the mounts' clients; then the daemons our pid files name (bricks),
+ * which `volume stop` has asked to exit, and glusterd last. */
+function owned(s: State, gluster: Glusterd['gluster'], keep: boolean): Owned {
+  return {
+    dir: s.dir, keep,
+    mounts: () => [...s.mounts.keys()],
+    clients: () => [...s.mounts.values()],
+    servers: () => {
+      s.glusterdPid ||= readPid(path.join(s.dir, 'glusterd.pid'));
+      const seen = new Set([s.glusterdPid]);
+      const bricks: Daemon[] = [];
+      for (const pidFile of pidFilesUnder(s.rundir)) {
+        const pid = readPid(pidFile);
+        if (!seen.has(pid)) { seen.add(pid); bricks.push({ pidFile, pid, mark: s.dir, graceMs: 2000 }); }
+      }
+      return [...bricks, { pidFile: path.join(s.dir, 'glusterd.pid'), pid: s.glusterdPid, mark: s.dir }];
+    },
+    files: () => s.sockets,
+    // a client holds the volume open: its mounts are gone by now
+    async settle() {
+      if (!ours(s.glusterdPid, s.dir)) return;
+      for (const v of s.volumes) {
+        await gluster(['volume', 'stop', v, 'force'], { check: false, timeoutMs: 30000 });
+        await gluster(['volume', 'delete', v], { check: false, timeoutMs: 30000 });
+      }
+    },
+    cleanup: () => cleanStrays(s),
   };
-  if (await gone(graceMs)) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
-  if (await gone(5000)) return;
-  try { process.kill(pid, 'SIGKILL'); } catch { return; }
-  await gone(2000);
 }
 
 /**
@@ -272,9 +238,6 @@ export async function startGlusterd(opts: GlusterdOptions = {}): Promise<Gluster
     const d = path.dirname(f);
     try { if (!mtimes.has(d)) mtimes.set(d, fs.statSync(d, { bigint: true }).mtimeNs); } catch { /* absent */ }
   }
-  const s: State = { dir, keep: !!opts.keep, glusterdPid: 0, rundir, mounts: new Map(), sockets: new Set(), strays, volumes: new Set(), mtimes };
-  hookProcess();
-  live.add(s);
   const cliLog = p('cli.log');
   const env = { ...process.env, GLUJS_GLUSTER_LOG: cliLog };
   const gluster = async (args: string[], o: { check?: boolean; timeoutMs?: number } = {}): Promise<Run> => {
@@ -284,6 +247,9 @@ export async function startGlusterd(opts: GlusterdOptions = {}): Promise<Gluster
     }
     return r;
   };
+  const s: State = { dir, glusterdPid: 0, rundir, mounts: new Map(), sockets: new Set(), strays, volumes: new Set(), mtimes };
+  const own = owned(s, gluster, !!opts.keep);
+  track(own);
   let stopping: Promise<void> | undefined;
   try {
     const brickHost = opts.brickHost ?? await defaultBrickHost();
@@ -306,32 +272,13 @@ export async function startGlusterd(opts: GlusterdOptions = {}): Promise<Gluster
       gluster,
       logText: () => readText(log),
       createVolume: (name, o = {}) => createVolume(g, s, name, o),
-      stop: () => (stopping ??= teardown(g, s)),
+      stop: () => (stopping ??= teardown(own)),
     };
     return g;
   } catch (e) {
-    teardownSync(s);
+    teardownSync(own);
     throw e;
   }
-}
-
-async function teardown(g: Glusterd, s: State): Promise<void> {
-  // mounts first: a client holds the volume open
-  await Promise.all([...s.mounts.keys()].map(unmount));
-  await Promise.all([...s.mounts.values()].map((m) => killPid(m.pid || readPid(m.pidFile), s.dir, 2000)));
-  if (ours(s.glusterdPid, s.dir)) {
-    for (const v of s.volumes) {
-      await g.gluster(['volume', 'stop', v, 'force'], { check: false, timeoutMs: 30000 });
-      await g.gluster(['volume', 'delete', v], { check: false, timeoutMs: 30000 });
-    }
-  }
-  for (const pid of victims(s).filter((x) => x !== s.glusterdPid)) await killPid(pid, s.dir, 2000);
-  s.glusterdPid ||= readPid(path.join(s.dir, 'glusterd.pid'));
-  await killPid(s.glusterdPid, s.dir, 0);
-  for (const f of s.sockets) fs.rmSync(f, { force: true });
-  cleanStrays(s);
-  if (!s.keep && !keepEnv()) removeDir(s.dir);
-  live.delete(s);
 }
 
 async function createVolume(g: Glusterd, s: State, name: string, o: { bricks?: number; replica?: number; start?: boolean }): Promise<GdVolume> {
@@ -389,7 +336,7 @@ async function createVolume(g: Glusterd, s: State, name: string, o: { bricks?: n
 async function mount(g: Glusterd, s: State, volname: string, extra: string[]): Promise<Mount> {
   const dir = fs.mkdtempSync(path.join(g.dir, 'mnt', `${volname}-`));
   const log = `${dir}.log`, pidFile = `${dir}.pid`;
-  const m = { pidFile, pid: 0 };
+  const m: Daemon = { pidFile, pid: 0, mark: g.dir };
   s.mounts.set(dir, m);
   const r = await run('glusterfs', ['--volfile-server=127.0.0.1', `--volfile-id=${volname}`, '-l', log, '--pid-file', pidFile, ...extra, dir], 30000, daemonEnv());
   let ok = false;
@@ -413,7 +360,7 @@ async function mount(g: Glusterd, s: State, volname: string, extra: string[]): P
     rssKb: () => parseInt(/^VmRSS:\s+(\d+)/m.exec(readText(`/proc/${m.pid}/status`))?.[1] ?? '0', 10),
     unmount: () => (unmounting ??= (async () => {
       await unmount(dir);
-      await killPid(m.pid, g.dir, 3000);
+      await stopDaemons([m], 3000);
       s.mounts.delete(dir);
     })()),
   };

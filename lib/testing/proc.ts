@@ -1,4 +1,4 @@
-// Process and mount helpers shared by the volume harness (testing.ts) and the
+// Process and mount helpers shared by the volume harness (index.ts) and the
 // private glusterd (glusterd.ts). Internal: not part of glujs's API.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -47,3 +47,13 @@ export function mountType(dir: string): string | undefined {
 export async function unmount(dir: string): Promise<void> {
   if (mountType(dir) && (await run('umount', [dir], 10000)).code !== 0 && mountType(dir)) await run('umount', ['-l', dir], 10000);
 }
+
+/** argv of a live, non-zombie process ([] if gone). */
+export function cmdline(pid: number): string[] {
+  if (!(pid > 0)) return [];
+  if (/^State:\s+Z/m.test(readText(`/proc/${pid}/status`))) return [];
+  return readText(`/proc/${pid}/cmdline`).split('\0').filter(Boolean);
+}
+/** Is `pid` alive and one of ours: an argument of its command line contains `mark`
+ * (the pid file it was told to write, or our directory). */
+export const ours = (pid: number, mark: string) => cmdline(pid).some((a) => a.includes(mark));
