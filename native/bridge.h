@@ -110,6 +110,8 @@ void *gj_make_str(const char *s, size_t len);
 void *gj_make_data(const void *buf, size_t len);
 void *gj_make_checksum(const void *buf, size_t len);
 void *gj_make_dict(void);
+/* GlusterFS's limit on one dict value (DICT_KEY_VALUE_MAX_SIZE); longer ones are refused. */
+#define GJ_DICT_VALUE_MAX 1048576
 int gj_dict_put(void *dict, const char *key, int type, const void *data, size_t len);
 void *gj_make_entries(void);
 int gj_entries_add(void *entries, const gj_dirent_view_t *v);

@@ -248,6 +248,7 @@ test('malformed answers the fuzz found: each fails its fop with EIO at once, and
     ['th-proto', () => fs.accessSync(path.join(d, 'th-proto')), /the handler rejected: \[object Object\] \(cannot be inspected\)/],
     ['wn-fd', () => fs.closeSync(fs.openSync(path.join(d, 'wn-fd'), 'wx')), /create fd: null cannot be wound; leave it out to keep the op's own/],
     ['wn-loc', () => fs.accessSync(path.join(d, 'wn-loc')), /lookup loc: null cannot be wound/],
+    ['xd-huge', () => fs.accessSync(path.join(d, 'xd-huge')), /lookup xdata: bad value for key 'big' \(a dict value holds at most 1 MB\)/],
     ['px-iatt', () => fs.accessSync(path.join(d, 'px-iatt')), /lookup failed with Input\/output error: malformed reply: Error: iatt trap/],
   ] as const) {
     const t0 = Date.now();

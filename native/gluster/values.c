@@ -431,7 +431,11 @@ void *gj_make_dict(void) { return dict_new(); }
 int
 gj_dict_put(void *dict, const char *key, int type, const void *data, size_t len)
 {
+    _Static_assert(GJ_DICT_VALUE_MAX == DICT_KEY_VALUE_MAX_SIZE, "bridge.h's dict value limit");
     char *k = (char *)key;
+    /* dict_set_bin refuses longer values and leaves the buffer to the caller */
+    if (len > GJ_DICT_VALUE_MAX)
+        return -1;
     switch (type) {
         case GJ_DV_INT: return dict_set_int64(dict, k, *(const int64_t *)data);
         case GJ_DV_UINT: return dict_set_uint64(dict, k, *(const uint64_t *)data);

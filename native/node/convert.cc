@@ -243,11 +243,12 @@ bool FromJs(napi_env env, int kind, napi_value js, ReplyRec* rec, gj_val_t* out,
             case GJ_DV_STR: ok = GetString(env, v, &hold); p = hold.data(); len = hold.size(); break;
             default: ok = GetBytes(env, v, &p, &len, &hold);
           }
-        if (!ok || gj_dict_put(d, key.c_str(), static_cast<int>(type), p, len) != 0) {
+        if (!ok || len > GJ_DICT_VALUE_MAX || gj_dict_put(d, key.c_str(), static_cast<int>(type), p, len) != 0) {
           gj_val_t dv2;
           dv2.p = d;
           gj_val_release(GJ_DICT, dv2);
-          return Fail(env, what + ": bad value for key '" + key + "'");
+          return Fail(env, what + ": bad value for key '" + key + "'" +
+                               (ok && len > GJ_DICT_VALUE_MAX ? " (a dict value holds at most 1 MB)" : ""));
         }
       }
       out->p = d;
