@@ -5,11 +5,27 @@ import type { ErrnoName } from './errno';
 
 export type { FopName, FopArgs, FopReplies };
 
-/** What `op.fail()` and `op.forward()` return: the op is complete; return it from the handler. */
+/** The brand of {@link Completed}: a symbol no other module can name, so no other value has its type. */
+const completedBrand: unique symbol = Symbol('glujs.completed');
+
+/**
+ * What `op.fail()` and `op.forward()` return: the op is complete; return it
+ * from the handler (`return op.fail('EACCES')`).
+ *
+ * Why it exists: a handler's return value is what the runtime unwinds. An op
+ * that fail or forward already answered has nothing left to unwind, and the
+ * handler must still return something that says so. Returning this token lets
+ * the type system accept `return op.forward()` as a complete answer (it is one
+ * of the {@link HandlerResult}s) and tells the runtime not to unwind the op a
+ * second time. It is branded with a private `unique symbol`, so a reply or any
+ * other object can never pass for it, in the types or at run time (the runtime
+ * compares it with {@link COMPLETED} by identity).
+ */
 export interface Completed {
-  readonly glujsCompleted: true;
+  readonly [completedBrand]: true;
 }
-export const COMPLETED: Completed = Object.freeze({ glujsCompleted: true as const });
+/** The one Completed value: `op.fail()` and `op.forward()` return it. */
+export const COMPLETED: Completed = Object.freeze({ [completedBrand]: true as const });
 
 /** Overrides for `op.wind()`: any argument, by name (dicts as Dict, Map or object). */
 export type WindOverrides<F extends FopName> = {
@@ -134,8 +150,20 @@ export interface TranslatorContext {
   fast: FastPath;
 }
 
+/**
+ * The context of the translator being constructed, set by the runtime around
+ * its `new Cls()` (lib/runtime.ts). A module-level variable carries it because
+ * the constructor belongs to the author's subclass, not to glujs: a class may
+ * declare no constructor or one of its own, and as an argument the context
+ * would reach Translator only if every such constructor took it and passed it
+ * on to `super()`. Read here instead, `this.name`, `this.options`, `this.log`
+ * and `this.fast` are set before the subclass's field initialisers run, which
+ * is what lets them use `this.options`. Construction is synchronous on the
+ * environment's one JS thread, so no other construction can see the value, and
+ * the runtime clears it again in a `finally`.
+ */
 let pendingContext: TranslatorContext | undefined;
-/** @internal the runtime sets this just before constructing the translator. */
+/** @internal the runtime sets this just before constructing the translator, and clears it after. */
 export function setPendingContext(c: TranslatorContext | undefined): void {
   pendingContext = c;
 }
