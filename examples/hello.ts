@@ -1,5 +1,8 @@
 // hello: the smallest useful translator. It logs every lookup and the reply
-// that comes back from the child, and passes both through unchanged.
+// that comes back from the child, and passes both through unchanged. Shows a
+// handler: wind the op, await the child's reply, return it.
+//
+//   glujs dev examples/hello.ts
 import { Translator, type Op } from 'glujs';
 
 export default class Hello extends Translator {

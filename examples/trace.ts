@@ -1,7 +1,9 @@
-// trace: one compact log line per fop and one per reply, for every fop JS can
-// handle. Shows that handlers can be installed from the fop table instead of
-// written one by one, and how to read any argument or reply field by name.
-import { Translator, FOPS, errnoName, type FopName, type Op } from 'glujs';
+// trace: one handler for every fop. Logs one compact line per fop and one per
+// reply, for every fop JS can handle, installed from the fop table with
+// Translator.handleAll, and reads any argument or reply field by its name.
+//
+//   glujs dev examples/trace.ts
+import { Translator, FOPS, JS_FOPS, errnoName } from 'glujs';
 
 /** A short form of any fop value: paths for locs, sizes for data, keys for dicts. */
 function show(v: unknown): string {
@@ -11,27 +13,26 @@ function show(v: unknown): string {
   if (Buffer.isBuffer(v)) return `<${v.length} bytes>`;
   if (v instanceof Map) return `{${[...v.keys()].join(',')}}`;
   if (Array.isArray(v)) return `[${v.length} entries]`;
-  const o = v as Record<string, unknown>;
-  if ('path' in o) return String(o.path ?? o.gfid);                       // loc
-  if ('mode' in o && 'size' in o) return `(${(o.mode as number).toString(8)} ${o.size}b)`; // iatt
-  if ('gfid' in o) return `gfid:${String(o.gfid).slice(0, 8)}`;           // fd, inode
-  return JSON.stringify(o);
+  if (typeof v !== 'object') return String(v);
+  if ('path' in v) return String(v.path ?? Reflect.get(v, 'gfid'));                 // loc
+  if ('mode' in v && 'size' in v) return `(${Number(v.mode).toString(8)} ${v.size}b)`; // iatt
+  if ('gfid' in v) return `gfid:${String(v.gfid).slice(0, 8)}`;                     // fd, inode
+  return JSON.stringify(v);
 }
 
 export default class Trace extends Translator {
-  seq = 0;
-}
+  private seq = 0;
 
-for (const fop of Object.keys(FOPS) as FopName[]) {
-  const info = FOPS[fop];
-  if (!info.js) continue;
-  (Trace.prototype as any)[fop] = async function (this: Trace, op: Op<FopName> & Record<string, unknown>) {
-    const id = ++this.seq;
-    this.log.info(`#${id} ${fop}(${info.args.map((a) => `${a}=${show(op[a])}`).join(' ')})`);
-    const reply = (await op.wind()) as unknown as Record<string, unknown>;
-    const ret = reply.opRet as number;
-    const rest = info.reply.slice(2).map((f) => `${f}=${show(reply[f])}`).join(' ');
-    this.log.info(`#${id} ${fop} -> ${ret < 0 ? `-1 ${errnoName(reply.opErrno as number)}` : ret} ${rest}`);
-    return reply as any;
-  };
+  static {
+    this.handleAll(JS_FOPS, async function (op) {
+      const id = ++this.seq;
+      // the field names of this fop, from the fop table; Reflect.get reads a field by name
+      const { args, reply: fields }: { args: readonly string[]; reply: readonly string[] } = FOPS[op.fop];
+      this.log.info(`#${id} ${op.fop}(${args.map((a) => `${a}=${show(Reflect.get(op, a))}`).join(' ')})`);
+      const reply = await op.wind();
+      const rest = fields.slice(2).map((f) => `${f}=${show(Reflect.get(reply, f))}`).join(' ');
+      this.log.info(`#${id} ${op.fop} -> ${reply.opRet < 0 ? `-1 ${errnoName(reply.opErrno)}` : reply.opRet} ${rest}`);
+      return reply;
+    });
+  }
 }

@@ -14,8 +14,9 @@
  * @packageDocumentation
  */
 export {
-  Translator, COMPLETED,
+  Translator, COMPLETED, JS_FOPS,
   type Op, type OpBase, type Reply, type MadeReply, type HandlerResult, type WindOverrides, type Completed,
+  type JsFopName, type AnyOp, type AnyHandlerResult, type AnyHandler,
   type NotifyEvent, type Caller, type OptionSpec, type OptionValue, type Logger, type FastPath, type TranslatorContext,
 } from './translator';
 export { Dict, DictType, toDict, type DictValue, type DictLike, type Gfid, type Iatt, type Loc, type Fd, type Inode,

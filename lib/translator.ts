@@ -1,16 +1,32 @@
 // The API a translator author sees: Translator, Op, Reply, and the fast path.
-import type { FopArgs, FopReplies, FopHandlers, FopName } from './gen/fops';
+import { FOPS, type FopArgs, type FopReplies, type FopHandlers, type FopName } from './gen/fops';
 import type { FastStats } from './gen/shared';
 import type { Gfid, DictLike, DirEntry } from './types';
 import type { ErrnoName } from './errno';
 
 export type { FopName, FopArgs, FopReplies };
 
-/** What `op.fail()` and `op.forward()` return: the op is complete; return it from the handler. */
+/** The brand of {@link Completed}: a symbol no other module can name, so no other value has its type. */
+const completedBrand: unique symbol = Symbol('glujs.completed');
+
+/**
+ * What `op.fail()` and `op.forward()` return: the op is complete; return it
+ * from the handler (`return op.fail('EACCES')`).
+ *
+ * Why it exists: a handler's return value is what the runtime unwinds. An op
+ * that fail or forward already answered has nothing left to unwind, and the
+ * handler must still return something that says so. Returning this token lets
+ * the type system accept `return op.forward()` as a complete answer (it is one
+ * of the {@link HandlerResult}s) and tells the runtime not to unwind the op a
+ * second time. It is branded with a private `unique symbol`, so a reply or any
+ * other object can never pass for it, in the types or at run time (the runtime
+ * compares it with {@link COMPLETED} by identity).
+ */
 export interface Completed {
-  readonly glujsCompleted: true;
+  readonly [completedBrand]: true;
 }
-export const COMPLETED: Completed = Object.freeze({ glujsCompleted: true as const });
+/** The one Completed value: `op.fail()` and `op.forward()` return it. */
+export const COMPLETED: Completed = Object.freeze({ [completedBrand]: true as const });
 
 /** Overrides for `op.wind()`: any argument, by name (dicts as Dict, Map or object). */
 export type WindOverrides<F extends FopName> = {
@@ -55,6 +71,26 @@ export interface OpBase<F extends FopName> {
   forward(overrides?: WindOverrides<F>): Completed;
 }
 export type Op<F extends FopName> = OpBase<F> & Readonly<FopArgs[F]>;
+
+/** The fops a JS handler can take: every fop but the three glujs only passes through. */
+export type JsFopName = keyof FopHandlers;
+/** Every fop a JS handler can take, in the order of the fop table. */
+export const JS_FOPS: readonly JsFopName[] = Object.freeze(
+  (Object.keys(FOPS) as FopName[]).filter((f): f is JsFopName => FOPS[f].js));
+
+/**
+ * An op of any of the fops F: the union of their `Op`s, told apart by `op.fop`.
+ * `if (op.fop === 'writev')` narrows it to `Op<'writev'>`, and `'loc' in op`
+ * to the ops that carry a loc. `op.wind()` on the whole union resolves to a
+ * reply typed by the fields those fops' replies share (`opRet`, `opErrno`,
+ * ...); wind a narrowed op to have its reply typed as that fop's.
+ */
+export type AnyOp<F extends FopName = JsFopName> = F extends FopName ? Op<F> : never;
+/** What a handler of any of the fops F returns: a result of one of them. */
+export type AnyHandlerResult<F extends FopName = JsFopName> = F extends FopName ? HandlerResult<F> : never;
+/** One handler for many fops (see {@link Translator.handleAll}); `this` is the translator. */
+export type AnyHandler<T, F extends JsFopName = JsFopName> =
+  (this: T, op: AnyOp<F>) => AnyHandlerResult<F> | Promise<AnyHandlerResult<F>>;
 
 /** Events without a reply (`notify`): child up/down and upcall cache invalidation from the brick. */
 export type NotifyEvent =
@@ -135,15 +171,28 @@ export interface TranslatorContext {
   fast: FastPath;
 }
 
+/**
+ * The context of the translator being constructed, set by the runtime around
+ * its `new Cls()` (lib/daemon/runtime.ts). A module-level variable carries it because
+ * the constructor belongs to the author's subclass, not to glujs: a class may
+ * declare no constructor or one of its own, and as an argument the context
+ * would reach Translator only if every such constructor took it and passed it
+ * on to `super()`. Read here instead, `this.name`, `this.options`, `this.log`
+ * and `this.fast` are set before the subclass's field initialisers run, which
+ * is what lets them use `this.options`. Construction is synchronous on the
+ * environment's one JS thread, so no other construction can see the value, and
+ * the runtime clears it again in a `finally`.
+ */
 let pendingContext: TranslatorContext | undefined;
-/** @internal the runtime sets this just before constructing the translator. */
+/** @internal the runtime sets this just before constructing the translator, and clears it after. */
 export function setPendingContext(c: TranslatorContext | undefined): void {
   pendingContext = c;
 }
 
 /**
  * Base class of every glujs translator. Define a method per fop you handle
- * (`async lookup(op: Op<'lookup'>)`); fops without a method never reach JS.
+ * (`async lookup(op: Op<'lookup'>)`), or one handler for many fops with
+ * {@link Translator.handleAll}; fops without a method never reach JS.
  * Optional hooks: `init()` (async set-up, a throw fails the graph),
  * `notify(event)`, `forget/release/releasedir/invalidate({gfid})`, `dump()`
  * (fields for the statedump), `handoff()`/`adopt(state)` (state across a hot
@@ -152,6 +201,41 @@ export function setPendingContext(c: TranslatorContext | undefined): void {
 export class Translator {
   /** What this translator relies on (see {@link TranslatorRequirements}). */
   static requires?: TranslatorRequirements;
+
+  /**
+   * Handles each of `fops` with one handler: installs it as the class's method
+   * for each of them, as if written out one by one, so those fops reach JS and
+   * no others (the runtime and `glujs check` see the methods). The handler's
+   * `op` is an {@link AnyOp}: `op.fop` says which fop it is, and narrows it.
+   * Call it in a static block of the class (or right after it):
+   *
+   * ```ts
+   * export default class Count extends Translator {
+   *   n = 0;
+   *   static {
+   *     this.handleAll(['create', 'mkdir', 'unlink'], function (op) {
+   *       this.n++;                       // `this` is the Count instance
+   *       return op.forward();
+   *     });
+   *   }
+   * }
+   * ```
+   *
+   * A fop the class (not a parent class) already has a method for, listed
+   * again, or one a JS handler cannot take, is an error: it throws, and the
+   * module does not load.
+   */
+  static handleAll<T extends Translator, F extends JsFopName>(
+    this: abstract new () => T, fops: readonly F[], handler: AnyHandler<T, F>): void {
+    const proto: T = this.prototype;
+    for (const fop of fops) {
+      if (!Object.prototype.hasOwnProperty.call(FOPS, fop) || !FOPS[fop].js)
+        throw new TypeError(`${this.name}.handleAll: ${String(fop)} is not a fop a JS handler can take`);
+      if (Object.prototype.hasOwnProperty.call(proto, fop))
+        throw new TypeError(`${this.name}.handleAll: ${this.name} already has a ${fop} method`);
+      Object.defineProperty(proto, fop, { value: handler, writable: true, configurable: true });
+    }
+  }
   /** The xlator's name in the volfile. */
   readonly name: string;
   /** The volfile's options (typed by `static options`, when the class declares it). */

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { ROOT, fixture, example, until, errCode } from './util';
+import { ROOT, example, until, errCode } from './util';
 import { builtFor, glusterVersion } from '../lib/tools/paths';
 
 const CLI = path.join(ROOT, 'dist', 'lib', 'tools', 'cli.js');
@@ -45,7 +45,7 @@ test('glujs install knows which GlusterFS it was built for', () => {
 });
 
 test('glujs dev: a throwaway volume with the module, its log, torn down on Ctrl-C', async () => {
-  const dev = spawn('node', [CLI, 'dev', fixture('deny.ts'), '--option', 'name=nope'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dev = spawn('node', [CLI, 'dev', example('deny.ts'), '--option', 'name=nope'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   dev.stdout.on('data', (d) => (out += d));
   dev.stderr.on('data', (d) => (out += d));

@@ -39,7 +39,7 @@ test('examples/trace.ts logs one line per fop and per reply', async (t) => {
 });
 
 test('a translator hides names from lookup and from readdirp listings', async (t) => {
-  const v = await withVolume(t, { client: [glujs('hide', fixture('hide.ts'), { prefix: 'secret' })] });
+  const v = await withVolume(t, { client: [glujs('hide', example('hide.ts'), { prefix: 'secret' })] });
   fs.mkdirSync(path.join(v.brickDir, 'd'));
   for (const n of ['a', 'secret1', 'b', 'secret-2']) fs.writeFileSync(path.join(v.brickDir, 'd', n), n);
   await until(() => fs.existsSync(path.join(v.mount, 'd')), 3000, 'dir visible');
@@ -51,7 +51,7 @@ test('a translator hides names from lookup and from readdirp listings', async (t
 });
 
 test('a translator that changes writev data: visible on read-back and in the brick', async (t) => {
-  const v = await withVolume(t, { client: [glujs('upper', fixture('upper.ts'))] });
+  const v = await withVolume(t, { client: [glujs('upper', example('upper.ts'))] });
   const f = path.join(v.mount, 'shout.txt');
   fs.writeFileSync(f, 'quiet words, 123!');
   assert.equal(fs.readFileSync(f, 'utf8'), 'QUIET WORDS, 123!');
@@ -59,7 +59,7 @@ test('a translator that changes writev data: visible on read-back and in the bri
 });
 
 test('a translator fails create with EACCES', async (t) => {
-  const v = await withVolume(t, { client: [glujs('deny', fixture('deny.ts'), { name: 'forbidden' })] });
+  const v = await withVolume(t, { client: [glujs('deny', example('deny.ts'), { name: 'forbidden' })] });
   assert.equal(errCode(() => fs.writeFileSync(path.join(v.mount, 'forbidden'), 'x')), 'EACCES');
   assert.equal(fs.existsSync(path.join(v.brickDir, 'forbidden')), false);
   fs.writeFileSync(path.join(v.mount, 'allowed'), 'y');
@@ -122,7 +122,7 @@ test('a pass-through of every fop: a tree with renames, links, symlinks and xatt
 });
 
 test('the same module loaded into a brick process (server graph) works', async (t) => {
-  const v = await withVolume(t, { brick: [glujs('hide-brick', fixture('hide.ts'), { prefix: 'hidden' })] });
+  const v = await withVolume(t, { brick: [glujs('hide-brick', example('hide.ts'), { prefix: 'hidden' })] });
   fs.mkdirSync(path.join(v.brickDir, 'd'));
   for (const n of ['shown', 'hidden-a']) fs.writeFileSync(path.join(v.brickDir, 'd', n), n);
   await until(() => fs.existsSync(path.join(v.mount, 'd')), 3000, 'dir visible');
@@ -229,7 +229,7 @@ test('a timeout while the wind is still in flight: the late reply is discarded s
 
 test('glujs/testing: one call starts a volume with a module and returns the mount path', async (t) => {
   const { withTranslator } = await import('../lib/testing');
-  const mnt = await withTranslator(t, fixture('deny.ts'), { options: { name: 'nope' } });
+  const mnt = await withTranslator(t, example('deny.ts'), { options: { name: 'nope' } });
   assert.equal(errCode(() => fs.writeFileSync(path.join(mnt, 'nope'), 'x')), 'EACCES');
   fs.writeFileSync(path.join(mnt, 'yes'), 'x');
   assert.equal(fs.readFileSync(path.join(mnt, 'yes'), 'utf8'), 'x');

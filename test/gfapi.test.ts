@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { onProcessExit, withVolume, type Volume } from '../lib/testing';
 import { daemonEnv, readText, run } from '../lib/testing/proc';
-import { ROOT, example, fixture, glujs, grep } from './util';
+import { ROOT, example, glujs, grep } from './util';
 
 let probeBin = '';
 /** Builds the probe once (cc and libglusterfs-dev come with scripts/setup.sh). */
@@ -33,7 +33,7 @@ async function gfapi(v: Volume, rounds: number, cmds: string[]) {
 }
 
 const volume = (t: test.TestContext) => withVolume(t, {
-  client: [glujs('upper', fixture('upper.ts')), glujs('nlc', example('nlc.ts')), glujs('hide', fixture('hide.ts'), { prefix: 'secret' })],
+  client: [glujs('upper', example('upper.ts')), glujs('nlc', example('nlc.ts')), glujs('hide', example('hide.ts'), { prefix: 'secret' })],
 });
 
 test('gfapi: glujs translators run in a libgfapi process from the client volfile', async (t) => {

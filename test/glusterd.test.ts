@@ -12,7 +12,7 @@ import { Volfile, VolfileError, quoteWord } from '../lib/tools/volfile';
 import { applyFilter } from '../lib/tools/commands/filter';
 import { filterDir } from '../lib/tools/paths';
 import { startGlusterd, type Glusterd, type Mount } from '../lib/testing/glusterd';
-import { ROOT, example, fixture, grep, until, sleep, alive, errCode, GLUJS_TYPE } from './util';
+import { ROOT, example, grep, until, sleep, alive, errCode, GLUJS_TYPE } from './util';
 
 /** The xlator under test (the ASan run installs features/ and user/glujs-asan) and its user.xlator.* name. */
 const UX = GLUJS_TYPE.replace(/^.*\//, '');
@@ -165,7 +165,7 @@ describe('glujs volfile (CLI, files)', () => {
   test('from a file, from stdin, to -o; exit 2 with a clear message for bad input', async () => {
     const f = path.join(dir, 'c.vol');
     fs.writeFileSync(f, CLIENT_VOL);
-    const mod = fixture('hide.ts');
+    const mod = example('hide.ts');
     const r = await glujs(['volfile', f, '--module', mod, '--option', 'prefix=secret', '--name', 'hider']);
     assert.equal(r.code, 0, r.err);
     const vf = Volfile.parse(r.out);
@@ -278,7 +278,7 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
       await m2.unmount();
 
       // a module that declares nothing gets no such option and no warning
-      const r3 = await glujs(['filter', 'install', '--volume', 'gju', '--module', fixture('hide.ts'), ...filterArgs(), ...typeArgs()], { env: gd.env });
+      const r3 = await glujs(['filter', 'install', '--volume', 'gju', '--module', example('hide.ts'), ...filterArgs(), ...typeArgs()], { env: gd.env });
       assert.equal(r3.code, 0, r3.err + r3.out);
       assert.doesNotMatch(r3.err, /upcall/);
       await until(() => optionOf().length === 0, 10_000, 'no upcall-bricks option');
@@ -297,29 +297,29 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
     const before0 = switches(m);
 
     // bad input first: exit 2, nothing installed
-    const bad1 = await glujs(['filter', 'install', '--volume', 'nosuchvol', '--module', fixture('hide.ts'), ...filterArgs(), ...typeArgs()], { env: gd.env });
+    const bad1 = await glujs(['filter', 'install', '--volume', 'nosuchvol', '--module', example('hide.ts'), ...filterArgs(), ...typeArgs()], { env: gd.env });
     assert.equal(bad1.code, 2, bad1.err);
     assert.match(bad1.err, /glusterd has no volume 'nosuchvol'/);
     const bad2 = await glujs(['filter', 'install', '--volume', 'gjf', '--module', '/nonexistent.ts', ...filterArgs(), ...typeArgs()], { env: gd.env });
     assert.equal(bad2.code, 2, bad2.err);
     assert.match(bad2.err, /module file \/nonexistent\.ts does not exist/);
-    const bad3 = await glujs(['filter', 'install', '--volume', 'gjf', '--module', fixture('hide.ts'), '--below', 'nope', ...filterArgs(), ...typeArgs()], { env: gd.env });
+    const bad3 = await glujs(['filter', 'install', '--volume', 'gjf', '--module', example('hide.ts'), '--below', 'nope', ...filterArgs(), ...typeArgs()], { env: gd.env });
     assert.equal(bad3.code, 2, bad3.err);
     assert.match(bad3.err, /no volume named 'nope'/);
-    const bad4 = await glujs(['filter', 'install', '--volume', 'gjf', '--module', fixture('hide.ts'), '--type', 'features/nosuch', ...filterArgs()], { env: gd.env });
+    const bad4 = await glujs(['filter', 'install', '--volume', 'gjf', '--module', example('hide.ts'), '--type', 'features/nosuch', ...filterArgs()], { env: gd.env });
     assert.equal(bad4.code, 2, bad4.err);
     assert.match(bad4.err, /--type "features\/nosuch": no such xlator in \/usr\/lib/);
     assert.deepEqual(ourFilters(gd), []);
 
     const installed = Date.now();
     try {
-      const r = await glujs(['filter', 'install', '--volume', 'gjf', '--module', fixture('hide.ts'), '--option', 'prefix=secret', ...filterArgs(), ...typeArgs()], { env: gd.env });
+      const r = await glujs(['filter', 'install', '--volume', 'gjf', '--module', example('hide.ts'), '--option', 'prefix=secret', ...filterArgs(), ...typeArgs()], { env: gd.env });
       assert.equal(r.code, 0, r.err + r.out);
       assert.match(r.out, /regenerated the volfiles: gluster volume set gjf diagnostics\.client-log-level INFO && gluster volume reset gjf diagnostics\.client-log-level/);
       t.diagnostic(`filter install took ${Date.now() - installed} ms`);
       assert.equal(ourFilters(gd).length, 1);
       const list = await glujs(['filter', 'list']);
-      assert.match(list.out, new RegExp(`glusterd-dir ${gd.workdir}[^\\n]*\\n  gjf: gjf-glujs module ${fixture('hide.ts')} prefix=secret below the io-stats volume gjf`));
+      assert.match(list.out, new RegExp(`glusterd-dir ${gd.workdir}[^\\n]*\\n  gjf: gjf-glujs module ${example('hide.ts')} prefix=secret below the io-stats volume gjf`));
 
       // both FUSE volfiles carry it, below io-stats; the others do not
       for (const f of [vol.clientVolfile, vol.plainClientVolfile]) {
@@ -351,7 +351,7 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
       const mods = fs.mkdtempSync(path.join(os.tmpdir(), 'glujs-mods-'));
       t.after(() => fs.rmSync(mods, { recursive: true, force: true }));
       const hidePlain = path.join(mods, 'hide-plain.ts');
-      fs.writeFileSync(hidePlain, fs.readFileSync(fixture('hide.ts'), 'utf8').replace('String(this.options.prefix)', "'plain'"));
+      fs.writeFileSync(hidePlain, fs.readFileSync(example('hide.ts'), 'utf8').replace('String(this.options.prefix)', "'plain'"));
       const sw = switches(m);
       const again = await glujs(['filter', 'install', '--volume', 'gjf', '--module', hidePlain, '--option', 'prefix=secret', ...filterArgs(), ...typeArgs()], { env: gd.env });
       assert.equal(again.code, 0, again.err + again.out);
@@ -360,7 +360,7 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
       assert.equal(switches(m), sw, 'no graph switch for a module change');
 
       await t.test('a module with other options replaces the running one on reconfigure', async () => {
-        const r2 = await glujs(['filter', 'install', '--volume', 'gjf', '--module', fixture('deny.ts'), '--option', 'name=forbidden', ...filterArgs(), ...typeArgs()], { env: gd.env });
+        const r2 = await glujs(['filter', 'install', '--volume', 'gjf', '--module', example('deny.ts'), '--option', 'name=forbidden', ...filterArgs(), ...typeArgs()], { env: gd.env });
         assert.equal(r2.code, 0, r2.err + r2.out);
         await until(() => grep(m.logText(), /gjf-glujs: (re)?loaded translator module .*deny\.ts|cannot reload translator module .*deny\.ts/).length > 0, 10000, 'a reload attempt');
         assert.doesNotMatch(m.logText(), /cannot reload translator module .*deny\.ts: TypeError: unknown option 'prefix'/);
@@ -384,7 +384,7 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
 
   test('glujs volfile --getspec from glusterd', async () => {
     const vol = await gd.createVolume('gjg');
-    const r = await glujs(['volfile', '--getspec', 'gjg', '--glusterd-sock', gd.sock, '--module', fixture('deny.ts'), '--option', 'name=x'], { env: gd.env });
+    const r = await glujs(['volfile', '--getspec', 'gjg', '--glusterd-sock', gd.sock, '--module', example('deny.ts'), '--option', 'name=x'], { env: gd.env });
     assert.equal(r.code, 0, r.err);
     const vf = Volfile.parse(r.out);
     assert.deepEqual(vf.need('gjg').subvolumes, ['gjg-glujs']);
@@ -393,14 +393,14 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
     assert.equal(vf.remove('gjg-glujs').toString(), fs.readFileSync(vol.clientVolfile, 'utf8'));
     // over TCP (gluster --remote-host), to a file: private, since a trusted volfile carries credentials
     const out = path.join(gd.dir, 'gjg-glujs.vol');
-    const tcp = await glujs(['volfile', '--getspec', 'gjg', '--server', '127.0.0.1', '--module', fixture('deny.ts'), '--below', 'gjg-dht', '-o', out], { env: gd.env });
+    const tcp = await glujs(['volfile', '--getspec', 'gjg', '--server', '127.0.0.1', '--module', example('deny.ts'), '--below', 'gjg-dht', '-o', out], { env: gd.env });
     assert.equal(tcp.code, 0, tcp.err);
     assert.match(tcp.err, /gjg-dht -> gjg-glujs -> gjg-client-0/);
     assert.equal(fs.statSync(out).mode & 0o777, 0o600);
-    const bad = await glujs(['volfile', '--getspec', 'nosuch', '--glusterd-sock', gd.sock, '--module', fixture('deny.ts')], { env: gd.env });
+    const bad = await glujs(['volfile', '--getspec', 'nosuch', '--glusterd-sock', gd.sock, '--module', example('deny.ts')], { env: gd.env });
     assert.equal(bad.code, 2, bad.err);
     assert.match(bad.err, /glusterd has no volume 'nosuch'/);
-    const down = await glujs(['volfile', '--getspec', 'gjg', '--glusterd-sock', path.join(gd.dir, 'no.sock'), '--module', fixture('deny.ts')], { env: gd.env });
+    const down = await glujs(['volfile', '--getspec', 'gjg', '--glusterd-sock', path.join(gd.dir, 'no.sock'), '--module', example('deny.ts')], { env: gd.env });
     assert.equal(down.code, 1);
     assert.match(down.err, /cannot reach glusterd/);
   });
@@ -411,7 +411,7 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
     fs.mkdirSync(path.join(brick, 'd'));
     for (const n of ['shown', 'hidden-a']) fs.writeFileSync(path.join(brick, 'd', n), n);
 
-    await vol.set(`user.xlator.${UX}.module`, fixture('hide.ts'));
+    await vol.set(`user.xlator.${UX}.module`, example('hide.ts'));
     await vol.set(`user.xlator.${UX}.prefix`, 'hidden');
     const pos = await vol.set(`user.xlator.${UX}`, 'io-threads');
     assert.match(pos.out, new RegExp(`user\\.xlator\\.${UX} translator has been added to the server volume file\\. Please restart the volume`));
@@ -419,7 +419,7 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
     assert.equal(bvf.need(`gjb-${UX}`).type, `user/${UX}`);
     assert.deepEqual(bvf.need(`gjb-${UX}`).subvolumes, ['gjb-io-threads'], 'directly above io-threads');
     assert.deepEqual(bvf.parentsOf(`gjb-${UX}`).map((v) => v.name), ['gjb-selinux']);
-    assert.deepEqual(bvf.need(`gjb-${UX}`).options, [{ key: 'module', value: fixture('hide.ts') }, { key: 'prefix', value: 'hidden' }]);
+    assert.deepEqual(bvf.need(`gjb-${UX}`).options, [{ key: 'module', value: example('hide.ts') }, { key: 'prefix', value: 'hidden' }]);
     // a wrong position is refused
     const wrong = await gd.gluster(['volume', 'set', 'gjb', `user.xlator.${UX}`, 'nowhere'], { check: false });
     assert.notEqual(wrong.code, 0);
@@ -437,7 +437,7 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
     const mods = fs.mkdtempSync(path.join(os.tmpdir(), 'glujs-mods-'));
     t.after(() => fs.rmSync(mods, { recursive: true, force: true }));
     const hideShown = path.join(mods, 'hide-shown.ts');
-    fs.writeFileSync(hideShown, fs.readFileSync(fixture('hide.ts'), 'utf8').replace("String(this.options.prefix)", "'shown'"));
+    fs.writeFileSync(hideShown, fs.readFileSync(example('hide.ts'), 'utf8').replace("String(this.options.prefix)", "'shown'"));
     await vol.set(`user.xlator.${UX}.module`, hideShown);
     await until(() => grep(vol.brickLog(), new RegExp(`0-gjb-${UX}: reloaded translator module .*hide-shown\\.ts`)).length === 1, 10000, 'the reload in the brick');
     assert.equal(vol.brickPids()[0], pid1, 'same brick process');
@@ -445,13 +445,13 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
 
     await t.test('a changed module option reaches the module on reconfigure', async () => {
       await vol.set(`user.xlator.${UX}.prefix`, 'shown');
-      await vol.set(`user.xlator.${UX}.module`, fixture('hide.ts'));
-      await until(() => grep(vol.brickLog(), new RegExp(`0-gjb-${UX}: reloaded translator module .*fixtures/hide\\.ts`)).length === 1, 10000, 'reload');
+      await vol.set(`user.xlator.${UX}.module`, example('hide.ts'));
+      await until(() => grep(vol.brickLog(), new RegExp(`0-gjb-${UX}: reloaded translator module .*examples/hide\\.ts`)).length === 1, 10000, 'reload');
       await sleep(1200);
       assert.deepEqual(await ls(d), ['hidden-a'], 'prefix=shown: "shown" hidden, "hidden-a" visible');
       // glujs's own options that an instance takes at start reach the new one too
       await vol.set(`user.xlator.${UX}.watchdog`, '7');
-      await until(() => grep(vol.brickLog(), new RegExp(`0-gjb-${UX}: reloaded translator module .*fixtures/hide\\.ts \\(watchdog 7s\\)`)).length === 1, 10000, 'a reload with watchdog 7');
+      await until(() => grep(vol.brickLog(), new RegExp(`0-gjb-${UX}: reloaded translator module .*examples/hide\\.ts \\(watchdog 7s\\)`)).length === 1, 10000, 'a reload with watchdog 7');
     });
 
     // removal: 10.3 refuses to reset one user.* key; `volume reset V` (all options) works
@@ -500,7 +500,7 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
       for (let i = 1; i <= C; i++) control.push(await graphSwitch(`control switch ${i}`));
       const controlMs = Date.now() - tc;
 
-      const r = await glujs(['filter', 'install', '--volume', 'gjs', '--module', fixture('hide.ts'), '--option', 'prefix=secret', ...filterArgs(), ...typeArgs()], { env: gd.env });
+      const r = await glujs(['filter', 'install', '--volume', 'gjs', '--module', example('hide.ts'), '--option', 'prefix=secret', ...filterArgs(), ...typeArgs()], { env: gd.env });
       assert.equal(r.code, 0, r.err + r.out);
       installed = true;
       await untilAsync(async () => !(await ls(d)).includes('secret-x') && grep(m.logText(), /gjs-glujs: loaded translator module/).length === 1, 15000, 'glujs in the mount');
