@@ -13,6 +13,7 @@
       "native/gluster/xlator.c",
       "native/gluster/ops.c",
       "native/gluster/values.c",
+      "native/gluster/resolve.c",
       "native/gluster/fast.c",
       "native/gluster/instance.c",
       "native/gluster/support.c",

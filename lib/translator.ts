@@ -1,7 +1,7 @@
 // The API a translator author sees: Translator, Op, Reply, and the fast path.
 import { FOPS, type FopArgs, type FopReplies, type FopHandlers, type FopName } from './gen/fops';
 import type { FastStats } from './gen/shared';
-import type { Gfid, DictLike, DirEntry } from './types';
+import type { Gfid, DictLike, DirEntry, Loc, Fd, Inode, Flock } from './types';
 import type { ErrnoName } from './errno';
 
 export type { FopName, FopArgs, FopReplies };
@@ -31,6 +31,76 @@ export const COMPLETED: Completed = Object.freeze({ [completedBrand]: true as co
 /** Overrides for `op.wind()`: any argument, by name (dicts as Dict, Map or object). */
 export type WindOverrides<F extends FopName> = {
   [K in keyof FopArgs[F]]?: FopArgs[F][K] extends import('./types').Dict ? DictLike : FopArgs[F][K];
+};
+
+/**
+ * The options of `op.wind()` and `op.forward()`.
+ * - `child`: the index in {@link Translator.children} to wind to (default 0, the first).
+ * - `replace`: dict overrides (`xdata`, `dict`) replace the op's own dict
+ *   instead of being merged into it. By default `op.wind({ xdata: { k: v } })`
+ *   adds or changes `k` and keeps every other key the op came with (such as
+ *   `gfid-req`, which a create needs); to drop one key, `op.xdata.delete(k)`
+ *   before winding: in-place edits of the op's dicts are wound too.
+ */
+export interface WindOptions { child?: number; replace?: boolean }
+
+/**
+ * A loc for a fop the translator originates:
+ * - a `Loc` read from an op or a reply (`op.loc`), as it is;
+ * - `{ path: '/dir/name' }`: looked up from the root through that child, one
+ *   component at a time, before the fop is wound (a fop that makes the entry,
+ *   such as `create` or `mkdir`, needs only its parent to exist);
+ * - `{ gfid }`: an inode known here (looked up before), nameless;
+ * - `{ pargfid, name }`: the entry `name` in a directory known here.
+ */
+export type LocSpec = Loc | { path: string } | { gfid: Gfid } | { pargfid: Gfid; name: string; gfid?: Gfid };
+/** A lock for `lk`, `inodelk` and `finodelk` that the translator makes: F_RDLCK 0, F_WRLCK 1, F_UNLCK 2. */
+export interface FlockSpec { type: number; whence: number; start?: number; len?: number; pid: number; owner?: Buffer }
+
+/** The arguments of an originated fop: those of docs/fops.md, by name, every one optional but its loc or fd. */
+export type OriginateArgs<F extends FopName> = {
+  [K in keyof FopArgs[F]]?: FopArgs[F][K] extends Loc ? LocSpec
+    : FopArgs[F][K] extends Fd ? Fd
+    : FopArgs[F][K] extends Inode ? Inode | { gfid: Gfid }
+    : FopArgs[F][K] extends Flock ? Flock | FlockSpec
+    : FopArgs[F][K] extends import('./types').Dict ? DictLike
+    : FopArgs[F][K];
+};
+
+/** Credentials for an originated fop, over those of its call stack (each optional). */
+export interface OriginCaller {
+  uid?: number; gid?: number; groups?: number[]; pid?: number;
+  /** the lock owner (frame->root->lk_owner): locks with the same owner and client are the same lock holder */
+  lkOwner?: Buffer;
+}
+/** The options of an originated fop. */
+export interface OriginateOptions { caller?: OriginCaller }
+
+/**
+ * One child of the xlator (`this.children[i]`, volfile order): a method per
+ * fop a JS handler can take. `await this.child.fstat({ fd: op.fd })`
+ * originates that fop on that child and resolves to its reply, of the shape
+ * `op.wind()` resolves to (opRet -1 and opErrno when the child fails it;
+ * ETIMEDOUT when it does not answer within handler-timeout). It rejects only
+ * when the fop cannot be made: bad arguments, or a `{ path }` that does not
+ * resolve (the error carries `errno` and `code`).
+ *
+ * Inside a handler, the fop runs on that handler's call stack: the same uid,
+ * gid, pid, groups, lock owner and (on a brick) client as the op. Anywhere
+ * else (a timer, `notify`, `init()`), it runs on a new call stack with the
+ * daemon's own credentials. `{ caller }` overrides either.
+ *
+ * An fd that an originated `open`, `create` or `opendir` opens stays open as
+ * long as its reply, or any value read from it, is referenced from JS; an
+ * originated lookup links what it finds, so its gfid can be used in later locs.
+ */
+export type Child = {
+  /** the child's volume name in the volfile */
+  readonly name: string;
+  /** its index in this.children */
+  readonly index: number;
+} & {
+  readonly [F in JsFopName]: (args?: OriginateArgs<F>, opts?: OriginateOptions) => Promise<Reply<F>>;
 };
 
 /** A reply: from `op.wind()` (edit it in place, then return it), or made up by the handler. */
@@ -63,12 +133,17 @@ export interface OpBase<F extends FopName> {
   readonly fop: F;
   /** True once the op has completed (answered, failed, forwarded, or timed out). */
   readonly done: boolean;
-  /** Winds the op to the first child, with any arguments replaced; resolves to the child's reply. */
-  wind(overrides?: WindOverrides<F>): Promise<Reply<F>>;
+  /**
+   * Winds the op to a child (the first, or `{ child: i }`), with any arguments
+   * replaced (dicts merged: see {@link WindOptions}); resolves to the child's
+   * reply. An op may be wound several times, to several children or again
+   * after a reply; it is still answered once, by what the handler returns.
+   */
+  wind(overrides?: WindOverrides<F>, opts?: WindOptions): Promise<Reply<F>>;
   /** Completes the op with op_ret -1 and this errno (a number or a name like 'EACCES'). */
   fail(errno: number | ErrnoName, why?: string): Completed;
-  /** Winds the op on and lets the child's reply go straight up without returning to JS (cheapest). */
-  forward(overrides?: WindOverrides<F>): Completed;
+  /** Winds the op on (to the first child, or `{ child: i }`) and lets the child's reply go straight up without returning to JS (cheapest). */
+  forward(overrides?: WindOverrides<F>, opts?: WindOptions): Completed;
 }
 export type Op<F extends FopName> = OpBase<F> & Readonly<FopArgs[F]>;
 
@@ -169,6 +244,7 @@ export interface TranslatorContext {
   options: Record<string, OptionValue>;
   log: Logger;
   fast: FastPath;
+  children: readonly Child[];
 }
 
 /**
@@ -244,6 +320,14 @@ export class Translator {
   readonly log: Logger;
   /** The native answer cache (see FastPath). */
   readonly fast: FastPath;
+  /** The xlator's children, in volfile order (see {@link Child}). */
+  readonly children: readonly Child[];
+  /** `this.children[0]`: the first child. */
+  get child(): Child {
+    const c = this.children[0];
+    if (!c) throw new RangeError(`${this.name} has no children (outside the daemon, a Translator has none)`);
+    return c;
+  }
 
   constructor() {
     const c = pendingContext;
@@ -257,12 +341,14 @@ export class Translator {
         gen: () => 0n, negative: nop, complete: nop, invalidate: nop, learn: nop,
         stats: () => ({ hits: 0, entries: 0, dirs: 0, invalidations: 0, learnt: 0 }),
       };
+      this.children = [];
       return;
     }
     this.name = c.name;
     this.options = c.options;
     this.log = c.log;
     this.fast = c.fast;
+    this.children = c.children;
   }
 
   /** Called once after construction; may be async. A throw fails the graph's init. */

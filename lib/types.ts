@@ -90,22 +90,53 @@ export type DictValue = string | number | bigint | Buffer;
  */
 export class Dict extends Map<string, DictValue> {
   readonly #types = new Map<string, DictType>();
+  #version = 0;
+
+  /**
+   * A new Dict: empty, or a copy of a Dict (types kept), a Map, an iterable
+   * of [key, value] pairs, or a plain object.
+   */
+  constructor(entries?: Dict | Iterable<readonly [string, DictValue]> | Record<string, DictValue> | null) {
+    super(); // not super(entries): Map would call set() before #types exists
+    if (entries === undefined || entries === null) return;
+    if (typeof entries !== 'object')
+      throw new TypeError(`a Dict is made from a Dict, a Map, [key, value] pairs or a plain object, not ${typeof entries}`);
+    if (entries instanceof Dict) this.merge(entries);
+    else if (Symbol.iterator in entries)
+      for (const [k, v] of entries as Iterable<readonly [string, DictValue]>) this.set(k, v);
+    else this.merge(toDict(entries as Record<string, DictValue>));
+  }
 
   /** Sets a value with an explicit GlusterFS type (e.g. DictType.Gfid for a UUID string). */
   setTyped(key: string, value: DictValue, type: DictType): this {
     super.set(key, value);
     this.#types.set(key, type);
+    this.#version++;
     return this;
   }
   override set(key: string, value: DictValue): this {
-    const t = this.#types?.get(key);
+    const t = this.#types.get(key);
     if (t !== undefined && !compatible(t, value)) this.#types.delete(key);
+    this.#version++;
     return super.set(key, value);
   }
   override delete(key: string): boolean {
     this.#types.delete(key);
+    this.#version++;
     return super.delete(key);
   }
+  override clear(): void {
+    this.#types.clear();
+    this.#version++;
+    super.clear();
+  }
+  /** Sets every key of `other` here, with its type; returns this. */
+  merge(other: Dict): this {
+    for (const [k, v] of other) this.setTyped(k, v, other.typeOf(k)!);
+    return this;
+  }
+  /** @internal Changes so far (the runtime winds a dict of an op edited in place). */
+  get version(): number { return this.#version; }
   /** The GlusterFS type a value will be sent with. */
   typeOf(key: string): DictType | undefined {
     if (!this.has(key)) return undefined;

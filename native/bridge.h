@@ -106,6 +106,8 @@ size_t gj_entries_views(const void *entries, gj_dirent_view_t *out, size_t n);
 /* ---- new values (owned by the caller until handed to wind/unwind) [JS] ---- */
 void *gj_make_iatt(const gj_iatt_t *v);
 void *gj_make_statvfs(const gj_statvfs_t *v);
+/* A struct gf_flock (the owner at most 1024 bytes, else NULL). */
+void *gj_make_flock(const gj_flock_view_t *v);
 void *gj_make_str(const char *s, size_t len);
 void *gj_make_data(const void *buf, size_t len);
 void *gj_make_checksum(const void *buf, size_t len);
@@ -123,17 +125,19 @@ void gj_val_release(int kind, gj_val_t v);
 /* ---- fops in flight [JS] (the op's own thread-safety: claims and references) ---- */
 typedef struct gj_op gj_op_t;
 typedef struct gj_reply gj_reply_t;
+typedef struct gj_js gj_js_t; /* an instance: one JS environment (native/node/) */
 
 int gj_op_fop(const gj_op_t *op);
 gj_val_t gj_op_arg(const gj_op_t *op, int i);
 void *gj_op_xl(const gj_op_t *op);
 /* 1 once the op has completed (unwound, failed, timed out, forwarded). */
 int gj_op_done(const gj_op_t *op);
-/* Wind a copy of the op to the first child; the reply comes back as a gj_reply_t
- * carrying `cookie`. vals[i] are borrowed. 0, or -1 when the op has completed. */
-int gj_op_wind(gj_op_t *op, const gj_val_t *vals, uint64_t cookie);
-/* Complete the op by winding it on; the child's reply goes straight up. */
-int gj_op_forward(gj_op_t *op, const gj_val_t *vals);
+/* Wind a copy of the op to child `child` (volfile order, 0 first); the reply comes
+ * back as a gj_reply_t carrying `cookie`. vals[i] are borrowed. 0; -1 when the op
+ * has completed; -2 no memory; -3 no such child. */
+int gj_op_wind(gj_op_t *op, int child, const gj_val_t *vals, uint64_t cookie);
+/* Complete the op by winding it on to `child`; the child's reply goes straight up. */
+int gj_op_forward(gj_op_t *op, int child, const gj_val_t *vals);
 /* Complete the op with a reply (vals borrowed) or an error. 0, or -1 when already done. */
 int gj_op_unwind(gj_op_t *op, const gj_val_t *vals);
 int gj_op_fail(gj_op_t *op, int op_errno, const char *why);
@@ -157,6 +161,45 @@ void *gj_op_inode(const gj_op_t *op);
 void *gj_op_first_arg(const gj_op_t *op, int kind);
 void gj_op_unref(gj_op_t *op);
 
+/* Credentials for an originated fop, over those of its call stack (`set`: GJ_WHO_*). */
+enum { GJ_WHO_UID = 1, GJ_WHO_GID = 2, GJ_WHO_PID = 4, GJ_WHO_GROUPS = 8, GJ_WHO_LKOWNER = 16 };
+typedef struct {
+    int set;
+    uint32_t uid, gid;
+    int32_t pid;
+    uint32_t ngroups;
+    uint32_t groups[32];
+    uint32_t lk_owner_len; /* at most 1024 (GF_MAX_LOCK_OWNER_LEN) */
+    uint8_t lk_owner[1024];
+} gj_origin_t;
+/* Originate fop `code` on child `child` of xl, for instance js: on the call stack
+ * of op `parent` (a handler's, while it is not done: its credentials and lock
+ * owner), else on a new one with the daemon's credentials; `who` (or NULL)
+ * overrides them. vals[0..nargs) are taken over (owned by the fop from here,
+ * whatever the result). An fd left NULL for open, create or opendir is made,
+ * and gfid-req is added for the fops that make an inode. The reply comes back
+ * as a gj_reply_t with `cookie` (op_ret -1 ETIMEDOUT after handler-timeout).
+ * 0; -2 no memory; -3 no such child; -4 not a fop JS can originate; -5 - i:
+ * argument i (a loc or an fd) is missing. */
+int gj_originate(void *xl, gj_js_t *js, gj_op_t *parent, int child, int code, const gj_val_t *vals,
+                 const gj_origin_t *who, uint64_t cookie);
+/* The names of xl's children in volfile order (n at most); returns how many it has. */
+int gj_children(void *xl, const char **names, int n);
+/* Values for an originated fop's arguments, found as GlusterFS finds them: in
+ * the inode table of the graph xl is in. NULL with err set when not found. */
+/* A loc by gfid (nameless) or by parent gfid and name (the inode linked there,
+ * or a new one for an entry a fop makes). The parent must be known here. */
+void *gj_make_loc(void *xl, const uint8_t gfid[16], const uint8_t pargfid[16], const char *name, char *err,
+                  size_t errlen);
+/* An open fd of inode gfid, by its id (gj_fd_view_t.id): a reference taken. */
+void *gj_find_fd(void *xl, const uint8_t gfid[16], uint64_t id, char *err, size_t errlen);
+void *gj_find_inode(void *xl, const uint8_t gfid[16], char *err, size_t errlen);
+/* A new reference to (or copy of) a held loc, fd or inode. */
+void *gj_hold_ref(int kind, void *p);
+
+/* 1 when JS is to see reply r (the op still wants it; for an originated fop,
+ * claims it); 0: drop it (gj_reply_free). */
+int gj_reply_take(gj_reply_t *r);
 gj_op_t *gj_reply_op(const gj_reply_t *r);
 uint64_t gj_reply_cookie(const gj_reply_t *r);
 gj_val_t gj_reply_val(const gj_reply_t *r, int i);
@@ -205,7 +248,6 @@ void gj_log(void *xl, int level, const char *msg);
 void gj_thread_enter(void *xl);
 
 /* =========== implemented by the node side (native/node/) =========== */
-typedef struct gj_js gj_js_t;
 
 typedef struct {
     const char *name;     /* xlator name, for logs */

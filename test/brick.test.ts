@@ -113,6 +113,49 @@ test('brick: a dead client\'s POSIX locks are freed, with glujs above locks', as
   assert.equal(got, 'ok', 'client 1 gets the lock once client 0 is gone (within 20 s)');
 });
 
+/** A lookup of `inodelk` or `entrylk` on a mount with test/fixtures/locker.ts: its errno ('ENOENT': granted). */
+const tryLock = (mount: string, which: 'inodelk' | 'entrylk') => errCode(() => fs.statSync(path.join(mount, which)));
+
+test('brick: inodelk and entrylk stay exclusive between two clients with glujs above locks; a dead client\'s are freed', async (t) => {
+  // Both clients' locker.ts originate the lock with the same lock owner, so
+  // only the client identity that glujs's brick translator carries tells them apart.
+  const v = await withVolume(t, {
+    brick: [passthrough()], upcall: true, mounts: 2, client: [glujs('js-locker', fixture('locker.ts'))],
+  });
+  fs.writeFileSync(path.join(v.mounts[0], 'target'), 'x');
+  for (const which of ['inodelk', 'entrylk'] as const) {
+    assert.equal(tryLock(v.mounts[0], which), 'ENOENT', `client 0 gets the ${which}`);
+    assert.equal(tryLock(v.mounts[1], which), 'EAGAIN', `client 1 must not get the ${which} client 0 holds`);
+  }
+  process.kill(v.clientPids[0], 'SIGKILL');
+  let got = '';
+  for (const end = Date.now() + 20_000; Date.now() < end && got !== 'ENOENT'; await sleep(200)) got = tryLock(v.mounts[1], 'inodelk');
+  assert.equal(got, 'ENOENT', 'client 1 gets the inodelk once client 0 is gone (within 20 s)');
+  assert.equal(tryLock(v.mounts[1], 'entrylk'), 'ENOENT', 'and the entrylk');
+});
+
+test('originated fops obey handler-timeout (ETIMEDOUT), and one in flight does not stop the daemon\'s exit', async (t) => {
+  const v = await withVolume(t, {
+    upcall: true, mounts: 2, client: [glujs('js-locker', fixture('locker.ts'), { 'handler-timeout': 2 })],
+  });
+  fs.writeFileSync(path.join(v.mounts[0], 'target'), 'x');
+  assert.equal(tryLock(v.mounts[0], 'inodelk'), 'ENOENT', 'client 0 holds the lock');
+  const t0 = Date.now();
+  const r = await run('stat', [path.join(v.mounts[1], 'inodelkw')], 30_000);
+  const took = Date.now() - t0;
+  assert.match(r.err, /Connection timed out/, `a blocking inodelk the brick never grants times out: ${r.err}`);
+  assert.ok(took >= 1500 && took < 15_000, `after handler-timeout (2 s), not ${took} ms`);
+  assert.match(v.log(1), /inodelk originated by JS to client failed with Connection timed out: no reply from the child within handler-timeout/);
+  // another one waits on the brick when client 1 is stopped (SIGTERM): its
+  // environment stops with the fop in flight, and the daemon exits cleanly
+  const waiting = run('stat', [path.join(v.mounts[1], 'inodelkw')], 30_000);
+  await sleep(500);
+  process.kill(v.clientPids[1], 'SIGTERM');
+  await waiting;
+  await until(() => !fs.existsSync(`/proc/${v.clientPids[1]}`) || /State:\s+Z/.test(fs.readFileSync(`/proc/${v.clientPids[1]}/status`, 'utf8')), 10_000, 'client 1 to exit');
+  assert.doesNotMatch(v.log(1), /signal received|AddressSanitizer/, 'no crash on the way out');
+});
+
 test('brick: GlusterFS\'s own nl-cache on another client sees creates, with glujs above upcall', async (t) => {
   const v = await withVolume(t, {
     brick: [passthrough()], upcall: true, mounts: 2,

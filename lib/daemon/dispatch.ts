@@ -2,20 +2,34 @@
 // getters by field index), goes to the translator's handler, and whatever the
 // handler does (wind, fail, forward, return a reply, throw, reject) goes back
 // exactly once. Winds come back as Replies (lazy fields; those read or written
-// are sent back, the rest kept as they were).
+// are sent back, the rest kept as they were). Fops the translator originates
+// on its children (this.children[i].<fop>()) are in origin.ts.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import util from 'node:util';
 import v8 from 'node:v8';
 import { FOPS, type FopName } from '../gen/fops';
 import { EVENTS } from '../gen/shared';
 import { Dict, toDict, type DictLike } from '../types';
 import { errnoOf } from '../errno';
-import { COMPLETED, type Caller, type Completed, type Logger, type NotifyEvent, type Translator } from '../translator';
+import { COMPLETED, type Caller, type Completed, type Logger, type NotifyEvent, type Translator, type WindOptions } from '../translator';
 import { FopStats } from './stats';
 import { describe } from './log';
 import type { Callbacks, Native } from './native';
 
 /** Kinds JS reads but cannot make (see FromJs in native/node/convert.cc). */
 const READONLY = new Set<string>(['loc', 'fd', 'inode', 'flock', 'lease', 'locklist', 'opaque']);
+/** Kinds an originated fop takes as they came, from the op or reply they were read from. */
+export const REFS = new Set<string>(['loc', 'fd', 'inode']);
+
+/** Where JS got a loc, fd or inode: [0 op | 1 reply, handle, field index], and
+ * the reply that holds it (a reply to an originated fop lives while any value
+ * read from it does). */
+export interface Source { at: [number, number, number]; holder?: object }
+/** Values read from ops and replies, by object. */
+export const sources = new WeakMap<object, Source>();
+
+/** The op whose handler is running (across its awaits): originated fops run on its call stack. */
+export const currentOp = new AsyncLocalStorage<OpImpl>();
 
 type FopInfo = (typeof FOPS)[FopName];
 /** Fop name by GF_FOP code. */
@@ -53,7 +67,7 @@ function errnoField(v: unknown): unknown {
 }
 
 /** One fop in flight, as its handler sees it (Op<F> in translator.ts). */
-abstract class OpImpl {
+export abstract class OpImpl {
   abstract readonly fop: FopName;
   abstract readonly info: FopInfo;
   completed = false;
@@ -72,22 +86,43 @@ abstract class OpImpl {
     if (this.completed) throw opDone();
     return (this.#caller = this.#d.native.caller(this.id));
   }
+  /** Dicts read from the op: their version then, to see in-place edits. */
+  readonly versions: number[] = [];
   argAt(i: number): unknown {
     if (i in this.cache) return this.cache[i];
     if (this.completed) throw opDone();
-    return (this.cache[i] = incoming(this.info.argKinds[i], this.#d.native.arg(this.id, i)));
+    const kind = this.info.argKinds[i];
+    const v = incoming(kind, this.#d.native.arg(this.id, i));
+    if (v instanceof Dict) this.versions[i] = v.version;
+    else if (REFS.has(kind) && v !== null && typeof v === 'object') sources.set(v, { at: [0, this.id, i] });
+    return (this.cache[i] = v);
   }
-  args(overrides: Record<string, unknown> | undefined): unknown[] | undefined {
-    if (overrides === undefined) return undefined;
+  /** The argument list for a wind or forward: overrides by name, dicts merged
+   * into the op's own (replaced with `replace`), and dicts of the op edited in
+   * place. undefined: the op's own arguments, as they came. */
+  args(overrides: Record<string, unknown> | undefined, replace = false): unknown[] | undefined {
+    const names = this.info.args as readonly string[];
+    const kinds = this.info.argKinds as readonly string[];
+    let out: unknown[] | undefined;
+    for (const i in this.versions) {
+      const d = this.cache[i as unknown as number];
+      if (d instanceof Dict && d.version !== this.versions[i as unknown as number])
+        (out ??= new Array(names.length))[i as unknown as number] = d.toFlat();
+    }
+    if (overrides === undefined) return out;
     if (typeof overrides !== 'object' || overrides === null)
       throw new TypeError(`${this.fop}: wind() takes an object of arguments to replace`);
     plainObject(overrides, `${this.fop}: the arguments to replace`);
-    const names = this.info.args as readonly string[];
-    const out: unknown[] = new Array(names.length);
+    out ??= new Array(names.length);
     for (const [k, v] of Object.entries(overrides)) {
       const i = names.indexOf(k);
       if (i < 0) throw new TypeError(`${this.fop} has no argument '${k}' (it has: ${names.join(', ')})`);
-      out[i] = outgoing(this.info.argKinds[i], v);
+      if (kinds[i] === 'dict' && !replace && v !== undefined && v !== null) {
+        const own = this.argAt(i);
+        out[i] = (own instanceof Dict ? new Dict(own).merge(toDict(v as DictLike)) : toDict(v as DictLike)).toFlat();
+      } else {
+        out[i] = outgoing(kinds[i], v);
+      }
     }
     return out;
   }
@@ -98,11 +133,12 @@ abstract class OpImpl {
       this.#d.log.warn(`${this.fop}: ${what} after the op had completed (this handler completed it); ignored ${new Error().stack?.split('\n').slice(3, 5).join(' <- ').trim()}`);
     return opDone();
   }
-  wind(overrides?: Record<string, unknown>): Promise<ReplyImpl> {
+  wind(overrides?: Record<string, unknown>, opts?: WindOptions): Promise<ReplyImpl> {
     if (this.completed) return Promise.reject(this.afterDone('op.wind()'));
     const d = this.#d;
+    const { child, replace } = windOptions(this.fop, opts);
     const cookie = d.nextCookie++;
-    d.native.wind(this.id, this.args(overrides), cookie);
+    d.native.wind(this.id, this.args(overrides, replace), cookie, child);
     this.cookies.add(cookie);
     const p = new Promise<ReplyImpl>((resolve, reject) => d.winds.set(cookie, { op: this, resolve, reject }));
     p.catch(() => {}); // an op answered before its wind returns must not raise an unhandled rejection
@@ -114,24 +150,41 @@ abstract class OpImpl {
     this.#d.complete(this, true);
     return COMPLETED;
   }
-  forward(overrides?: Record<string, unknown>): Completed {
+  forward(overrides?: Record<string, unknown>, opts?: WindOptions): Completed {
     if (this.completed) throw this.afterDone('op.forward()');
-    this.#d.native.forward(this.id, this.args(overrides));
+    const { child, replace } = windOptions(this.fop, opts);
+    this.#d.native.forward(this.id, this.args(overrides, replace), child);
     this.#d.complete(this, false);
     return COMPLETED;
   }
 }
 
+/** `{ child, replace }` of wind() and forward(), checked. */
+function windOptions(fop: string, opts: WindOptions | undefined): { child: number; replace: boolean } {
+  if (opts === undefined) return { child: 0, replace: false };
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`${fop}: the options of wind() are { child, replace }`);
+  plainObject(opts, `${fop}: the options of wind()`);
+  for (const k of Object.keys(opts))
+    if (k !== 'child' && k !== 'replace') throw new TypeError(`${fop}: wind() has no option '${k}' (it has: child, replace)`);
+  const child = opts.child ?? 0;
+  if (!Number.isInteger(child) || child < 0) throw new RangeError(`${fop}: child must be an index into this.children, not ${util.inspect(child)}`);
+  return { child, replace: opts.replace === true };
+}
+
 /** A child's reply to a wind (Reply<F>): lazy fields, edits in place kept. */
-abstract class ReplyImpl {
+export abstract class ReplyImpl {
   abstract readonly info: FopInfo;
   readonly cache: unknown[] = [];
   readonly orig: unknown[] = [];
   readonly #native: Native;
+  /** op: the op it answers a wind of, or -1: a fop the translator originated */
   constructor(readonly id: number, readonly op: number, native: Native) { this.#native = native; }
   fieldAt(i: number): unknown {
     if (i in this.cache) return this.cache[i];
-    const v = incoming(this.info.replyKinds[i], this.#native.replyField(this.id, i));
+    const kind = this.info.replyKinds[i];
+    const v = incoming(kind, this.#native.replyField(this.id, i));
+    if (REFS.has(kind) && v !== null && typeof v === 'object')
+      sources.set(v, { at: [1, this.id, i], holder: this.op < 0 ? this : undefined });
     this.orig[i] = v;
     return (this.cache[i] = v);
   }
@@ -145,7 +198,7 @@ abstract class ReplyImpl {
 
 // One Op and one Reply class per fop, from the fop table: a getter per field.
 const opClasses: (new (id: number, d: Dispatcher) => OpImpl)[] = [];
-const replyClasses: (new (id: number, op: number, native: Native) => ReplyImpl)[] = [];
+export const replyClasses: (new (id: number, op: number, native: Native) => ReplyImpl)[] = [];
 for (const name of Object.keys(FOPS) as FopName[]) {
   const info = FOPS[name];
   if (!info.js) continue;
@@ -164,12 +217,17 @@ for (const name of Object.keys(FOPS) as FopName[]) {
 }
 
 interface Wind { op: OpImpl; resolve: (r: ReplyImpl) => void; reject: (e: Error) => void }
+/** A fop the translator originated, waiting for its reply. */
+export interface Origin { code: number; resolve: (r: ReplyImpl) => void }
 
 /** The ops of one environment, and the callbacks the native side calls for them. */
 export class Dispatcher {
   translator!: Translator & Record<string, any>;
   readonly ops = new Map<number, OpImpl>();
   readonly winds = new Map<number, Wind>();
+  readonly origins = new Map<number, Origin>();
+  /** Releases the replies to originated fops once nothing refers to them. */
+  readonly replyGc = new FinalizationRegistry<number>((id) => this.native.release(-1, [id]));
   readonly stats = new Map<string, FopStats>();
   nextCookie = 1;
   readonly callbacks: Callbacks;
@@ -203,7 +261,7 @@ export class Dispatcher {
     if (typeof this.translator[name] !== 'function') return void op.forward();
     let r: unknown;
     try {
-      r = this.translator[name](op);
+      r = currentOp.run(op, () => this.translator[name](op));
     } catch (e) {
       return this.failWith(op, e, 'the handler threw');
     }
@@ -213,12 +271,24 @@ export class Dispatcher {
   }
 
   private onReply(cookie: number, replyId: number): void {
+    const o = this.origins.get(cookie);
+    if (o) {
+      this.origins.delete(cookie);
+      const r = new replyClasses[o.code](replyId, -1, this.native);
+      this.replyGc.register(r, replyId, r);
+      return o.resolve(r);
+    }
     const w = this.winds.get(cookie);
     if (!w) return this.native.release(-1, [replyId]);
     this.winds.delete(cookie);
     w.op.cookies.delete(cookie);
     w.op.replies.push(replyId);
     w.resolve(new replyClasses[FOPS[w.op.fop].code](replyId, w.op.id, this.native));
+  }
+
+  /** Releases the reply to an originated fop now (what was read from it stays readable). */
+  dropReply(r: ReplyImpl): void {
+    if (this.replyGc.unregister(r)) this.native.release(-1, [r.id]);
   }
 
   private onEvent(type: number, gfid: string, flags: number, pargfid: string, oldpargfid: string): void {
@@ -291,7 +361,9 @@ export class Dispatcher {
       } else if (result === COMPLETED) {
         throw new TypeError('the handler returned a completion of another op');
       } else if (result instanceof ReplyImpl) {
-        throw new TypeError('the handler returned the reply of another op');
+        throw new TypeError(result.op < 0
+          ? "the handler returned the reply of a fop it originated (return op.wind()'s reply, or make one up)"
+          : 'the handler returned the reply of another op');
       } else if (result !== null && typeof result === 'object') {
         fields = this.madeFields(op, result as Record<string, unknown>);
       } else {

@@ -11,8 +11,13 @@ export interface Native {
   arg(op: number, i: number): unknown;
   caller(op: number): Caller;
   replyField(reply: number, i: number): unknown;
-  wind(op: number, args: unknown[] | undefined, cookie: number): void;
-  forward(op: number, args: unknown[] | undefined): void;
+  wind(op: number, args: unknown[] | undefined, cookie: number, child: number): void;
+  forward(op: number, args: unknown[] | undefined, child: number): void;
+  /** A fop the translator originates; parentOp -1: not on a handler's call stack. */
+  originate(code: number, child: number, fields: unknown[], sources: unknown[], cookie: number, parentOp: number,
+    caller: unknown): void;
+  /** The xlator's children's names, in volfile order. */
+  children(): string[];
   unwind(op: number, reply: number, fields: unknown[] | undefined): boolean;
   fail(op: number, errno: number, why?: string): boolean;
   release(op: number, replies: number[]): void;

@@ -3,13 +3,15 @@
 // constructs the translator with its context and runs init(), tells the native
 // side which fops and events have handlers, and publishes the counters that
 // the statedump shows. The parts: sandbox.ts (the process), loader.ts (the
-// module), options.ts (this.options), dispatch.ts (fops in flight).
+// module), options.ts (this.options), dispatch.ts (fops in flight), origin.ts
+// (fops the translator originates on its children).
 import path from 'node:path';
 import v8 from 'node:v8';
 import { FOPS, type FopName } from '../gen/fops';
 import { EVENTS } from '../gen/shared';
 import { Translator, setPendingContext, type FastPath, type Logger, type OptionSpec, type TranslatorContext } from '../translator';
 import { byCode, Dispatcher } from './dispatch';
+import { Originator } from './origin';
 import { loadModule } from './loader';
 import { describe, makeLogger } from './log';
 import type { Native } from './native';
@@ -67,7 +69,7 @@ async function load(cfg: ReturnType<Native['config']>, log: Logger, fast: FastPa
       '(features.cache-invalidation off): changes made by other clients are seen only when its own entries expire. ' +
       'Turn it on: gluster volume set VOLUME features.cache-invalidation on');
   }
-  const ctx: TranslatorContext = { name: cfg.name, options, log, fast };
+  const ctx: TranslatorContext = { name: cfg.name, options, log, fast, children: new Originator(d).children };
   setPendingContext(ctx);
   try {
     d.translator = new Cls() as Translator & Record<string, any>;

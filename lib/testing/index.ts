@@ -20,8 +20,15 @@ import { exited, onProcessExit, removeDir, running, stopDaemons, teardown, track
 
 export { mountType, onProcessExit };
 
-/** One translator in a volfile. `name` is its volume name (unique per graph). */
-export interface XlatorSpec { name: string; type: string; options?: Record<string, string | number | boolean>; }
+/**
+ * One translator in a volfile. `name` is its volume name (unique per graph).
+ * Its child is the xlator listed before it, unless `subvolumes` names its
+ * children (volfile order; `[]` for a leaf, such as a second storage/posix
+ * that a translator with two children lists after the one before it).
+ */
+export interface XlatorSpec {
+  name: string; type: string; options?: Record<string, string | number | boolean>; subvolumes?: string[];
+}
 
 /** How to build the throwaway volume. */
 export interface VolumeOptions {
@@ -93,7 +100,8 @@ async function listening(port: number, pid: number): Promise<boolean> {
 function volfile(graph: XlatorSpec[]): string {
   return graph.map((x, i) => [`volume ${x.name}`, `  type ${x.type}`,
     ...Object.entries(x.options ?? {}).map(([k, v]) => `  option ${k} ${v === true ? 'on' : v === false ? 'off' : v}`),
-    ...(i > 0 ? [`  subvolumes ${graph[i - 1].name}`] : []), 'end-volume', ''].join('\n')).join('\n');
+    ...(x.subvolumes ? (x.subvolumes.length ? [`  subvolumes ${x.subvolumes.join(' ')}`] : [])
+      : i > 0 ? [`  subvolumes ${graph[i - 1].name}`] : []), 'end-volume', ''].join('\n')).join('\n');
 }
 function checkNames(graph: XlatorSpec[], where: string): void {
   const seen = new Set<string>();

@@ -19,8 +19,9 @@ typedef struct gj_fop_desc {
     unsigned char arg_kinds[GJ_MAX_VALS];
     int nreply;
     unsigned char reply_kinds[GJ_MAX_VALS];
-    void (*wind)(call_frame_t *frame, xlator_t *this, void *cookie, const gj_val_t *a);
-    void (*forward)(call_frame_t *frame, xlator_t *this, const gj_val_t *a);
+    /* wind to `child` (any child of the xlator); the reply reaches gj_wind_done */
+    void (*wind)(call_frame_t *frame, xlator_t *child, void *cookie, const gj_val_t *a);
+    void (*forward)(call_frame_t *frame, xlator_t *child, const gj_val_t *a);
     void (*unwind)(call_frame_t *frame, const gj_val_t *r);
 } gj_fop_desc_t;
 
@@ -52,7 +53,8 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct list_head pending;
-    uint64_t npending;
+    uint64_t npending;                 /* ops in `pending`, originated ones included */
+    uint64_t norigin;                  /* of which originated by JS (gj_originate) */
     pthread_t timer;
     int timer_running, stopping;
 
@@ -60,7 +62,7 @@ typedef struct {
 
     /* counters (statedump / metrics) */
     uint64_t max_pending;              /* more fops waiting for JS fail with EAGAIN */
-    gf_atomic_t fops_in, fops_passed, fops_failed, timeouts, late_answers, fast_hits, busy;
+    gf_atomic_t fops_in, fops_passed, fops_failed, timeouts, late_answers, fast_hits, busy, fops_originated;
 } gj_private_t;
 
 /* instance.c */
@@ -120,6 +122,23 @@ void gj_ops_set_timeout(xlator_t *this, uint32_t timeout_ms);
 void gj_ops_stop(xlator_t *this);
 /* How many ops instance js still has in flight. */
 int gj_ops_pending_for(xlator_t *this, gj_js_t *js);
+/* Child i of this xlator, in volfile order, or NULL. */
+xlator_t *gj_child(xlator_t *this, int i);
+
+/* resolve.c: what an originated fop needs that a fop from above brings along */
+/* A new call stack for a fop that no handler's stack lends credentials to:
+ * the daemon's own (its euid, egid and pid), a lock owner of its own. */
+call_frame_t *gj_origin_frame(xlator_t *this);
+/* The credentials JS asked for, over those of the frame. */
+void gj_origin_apply(call_frame_t *frame, const gj_origin_t *who);
+/* GlusterFS's usual defaults for what JS left out: the fd that open, create
+ * and opendir open (fd_create), gfid-req for the fops that make an inode.
+ * 0; -1 no memory; -5 - i: argument i (a loc or an fd) is missing. */
+int gj_origin_prepare(xlator_t *this, int code, gj_val_t *args, call_frame_t *frame);
+/* After a successful originated reply: link the new inode under its name (as
+ * fuse-bridge and gfapi do for theirs) and bind an opened fd, so that later
+ * fops can find both by gfid. r[2..] may be replaced by the linked inode. */
+void gj_origin_linked(xlator_t *this, int code, gj_val_t *args, gj_val_t *r);
 
 /* fast.c */
 gj_fast_t *gj_fast_new(void);

@@ -1,6 +1,8 @@
 /* ops.c: the life of a fop handed to JS. It completes exactly once: by JS
  * (unwind, fail, forward), by the handler-timeout, or by the loss of the JS
- * environment, whichever comes first; the others find it done and back off. */
+ * environment, whichever comes first; the others find it done and back off.
+ * A fop JS originates (gj_originate) is an op too, with no parent to unwind:
+ * it completes when its reply reaches JS, or by the same timeout and loss. */
 #include "glue.h"
 #include <glusterfs/client_t.h>
 #include <signal.h>
@@ -17,12 +19,16 @@ struct gj_op {
     uint64_t arrived_ms;   /* when it reached glujs; the list is in this order */
     gj_js_t *js;           /* the instance that has it (a reload does not move it) */
     double tag;
+    int origin;            /* originated by JS: completing it delivers a reply to JS, nothing unwinds */
+    uint64_t cookie;       /* origin: the JS side's cookie for its reply */
+    xlator_t *child;       /* origin: where it went (for messages) */
     gj_val_t args[GJ_MAX_VALS];
 };
 
 struct gj_reply {
     gj_op_t *op; /* holds a reference */
     uint64_t cookie;
+    int synthetic; /* origin: made by glujs (timeout); the op was claimed for it */
     gj_val_t vals[GJ_MAX_VALS];
 };
 
@@ -137,6 +143,7 @@ claim(gj_op_t *op)
         op->done = 1;
         list_del_init(&op->list);
         priv->npending--;
+        priv->norigin -= op->origin;
         ok = 1;
     }
     pthread_mutex_unlock(&priv->lock);
@@ -166,7 +173,7 @@ refuse_busy(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
         last_log = now;
         gf_log(this->name, GF_LOG_WARNING,
                "%s failed with EAGAIN: %" PRIu64 " fops already wait for JS (max-pending)",
-               desc(code)->name, priv->npending);
+               desc(code)->name, priv->npending - priv->norigin);
     }
     gj_release_vals(desc(code)->arg_kinds, desc(code)->nargs, args);
     unwind_error(frame, code, EAGAIN);
@@ -178,7 +185,7 @@ gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
 {
     gj_private_t *priv = this->private;
     gj_op_t *op;
-    if (priv->max_pending && priv->npending >= priv->max_pending)
+    if (priv->max_pending && priv->npending - priv->norigin >= priv->max_pending)
         return refuse_busy(frame, this, code, args);
     op = calloc(1, sizeof(*op));
     if (!op) {
@@ -239,7 +246,7 @@ unwind_with(gj_op_t *op, const gj_val_t *vals, int op_errno)
 int
 gj_op_unwind(gj_op_t *op, const gj_val_t *vals)
 {
-    if (!claim(op))
+    if (op->origin || !claim(op))
         return -1;
     unwind_with(op, vals, 0);
     gj_op_unref(op);
@@ -250,7 +257,7 @@ int
 gj_op_fail(gj_op_t *op, int op_errno, const char *why)
 {
     gj_private_t *priv = op->this->private;
-    if (!claim(op))
+    if (op->origin || !claim(op))
         return -1;
     GF_ATOMIC_INC(priv->fops_failed);
     if (why)
@@ -262,14 +269,17 @@ gj_op_fail(gj_op_t *op, int op_errno, const char *why)
 }
 
 int
-gj_op_forward(gj_op_t *op, const gj_val_t *vals)
+gj_op_forward(gj_op_t *op, int child, const gj_val_t *vals)
 {
     xlator_t *old = THIS;
+    xlator_t *to = gj_child(op->this, child);
     call_frame_t *frame = op->frame;
+    if (!to)
+        return -3;
     if (!claim(op))
         return -1;
     THIS = op->this;
-    desc(op->code)->forward(frame, op->this, vals);
+    desc(op->code)->forward(frame, to, vals);
     THIS = old;
     op->frame = NULL;
     gj_op_unref(op);
@@ -309,13 +319,26 @@ wind_frame_destroy(call_frame_t *frame)
         gf_client_unref(client);
 }
 
+xlator_t *
+gj_child(xlator_t *this, int i)
+{
+    xlator_list_t *c = this->children;
+    for (; c && i > 0; c = c->next)
+        i--;
+    return c && i == 0 ? c->xlator : NULL;
+}
+
 int
-gj_op_wind(gj_op_t *op, const gj_val_t *vals, uint64_t cookie)
+gj_op_wind(gj_op_t *op, int child, const gj_val_t *vals, uint64_t cookie)
 {
     gj_private_t *priv = op->this->private;
     call_frame_t *wf = NULL;
-    gj_wind_t *w = malloc(sizeof(*w));
+    xlator_t *to = gj_child(op->this, child);
+    gj_wind_t *w;
     xlator_t *old = THIS;
+    if (!to)
+        return -3;
+    w = malloc(sizeof(*w));
     if (!w)
         return -2;
     /* The wind runs on its own copy of the frame, so that the op can be
@@ -333,7 +356,7 @@ gj_op_wind(gj_op_t *op, const gj_val_t *vals, uint64_t cookie)
     gj_op_ref(op);
     w->op = op;
     w->cookie = cookie;
-    desc(op->code)->wind(wf, op->this, w, vals);
+    desc(op->code)->wind(wf, to, w, vals);
     THIS = old;
     return 0;
 }
@@ -348,21 +371,135 @@ gj_wind_done(call_frame_t *frame, void *cookie, xlator_t *this, gj_val_t *r)
     int n = desc(op->code)->nreply;
 
     wind_frame_destroy(frame);
+    if (op->origin)
+        gj_origin_linked(op->this, op->code, op->args, r); /* before JS, or anyone, uses the reply */
     if (rep) {
         rep->op = op; /* takes over the wind's reference */
         rep->cookie = w->cookie;
+        rep->synthetic = 0;
         memcpy(rep->vals, r, sizeof(gj_val_t) * n);
     }
     free(w);
     if (!rep) {
         gj_release_vals(desc(op->code)->reply_kinds, n, r);
+        if (op->origin && claim(op))
+            gj_op_unref(op); /* the pending reference */
         gj_op_unref(op);
         return;
     }
+    /* An origin op stays pending (its instance alive) until JS takes the reply. */
     if (gj_op_done(op) || gj_js_post_reply(op->js, rep) != 0) {
         GF_ATOMIC_INC(priv->late_answers);
+        if (op->origin && claim(op))
+            gj_op_unref(op);
         gj_reply_free(rep);
     }
+}
+
+int
+gj_reply_take(gj_reply_t *r)
+{
+    gj_op_t *op = r->op;
+    if (!op->origin)
+        return !gj_op_done(op);
+    if (r->synthetic)
+        return 1;
+    if (!claim(op))
+        return 0; /* timed out while the reply was on its way */
+    gj_op_unref(op); /* the pending reference; the reply keeps its own */
+    return 1;
+}
+
+/* An origin op claimed by the timeout or an abort: JS hears of it as a reply
+ * with op_ret -1 (when its environment still runs), and the pending
+ * reference goes. The child's frame stays until the child replies. */
+static void
+origin_failed(gj_op_t *op, int op_errno)
+{
+    gj_reply_t *rep = calloc(1, sizeof(*rep));
+    if (rep) {
+        gj_op_ref(op);
+        rep->op = op;
+        rep->cookie = op->cookie;
+        rep->synthetic = 1;
+        rep->vals[0].i = -1;
+        rep->vals[1].i = op_errno;
+        if (gj_js_post_reply(op->js, rep) != 0)
+            gj_reply_free(rep);
+    }
+    gj_op_unref(op);
+}
+
+int
+gj_originate(void *xl, gj_js_t *js, gj_op_t *parent, int child, int code, const gj_val_t *vals,
+             const gj_origin_t *who, uint64_t cookie)
+{
+    xlator_t *this = xl, *old = THIS;
+    gj_private_t *priv = this->private;
+    xlator_t *to = gj_child(this, child);
+    const gj_fop_desc_t *d = code > 0 && code < GJ_FOP_MAX ? desc(code) : NULL;
+    call_frame_t *frame = NULL;
+    gj_wind_t *w;
+    gj_op_t *op;
+    int rc;
+    if (!d || !d->js) {
+        gj_release_vals(d ? d->arg_kinds : NULL, d ? d->nargs : 0, (gj_val_t *)vals);
+        return -4;
+    }
+    if (!to) {
+        gj_release_vals(d->arg_kinds, d->nargs, (gj_val_t *)vals);
+        return -3;
+    }
+    THIS = this;
+    op = calloc(1, sizeof(*op));
+    w = malloc(sizeof(*w));
+    if (op)
+        memcpy(op->args, vals, sizeof(gj_val_t) * d->nargs); /* owned by the op from here */
+    if (parent) {
+        pthread_mutex_lock(&priv->lock);
+        if (!parent->done)
+            frame = wind_frame(parent->frame); /* the handler's call stack: its credentials */
+        pthread_mutex_unlock(&priv->lock);
+    }
+    if (!frame && (frame = gj_origin_frame(this)))
+        frame->root->op = code; /* what io-stats and the latency counters file it under */
+    if (frame)
+        gj_origin_apply(frame, who);
+    rc = op && w && frame ? gj_origin_prepare(this, code, op->args, frame) : -2;
+    if (rc != 0) {
+        if (op)
+            gj_release_vals(d->arg_kinds, d->nargs, op->args);
+        else
+            gj_release_vals(d->arg_kinds, d->nargs, (gj_val_t *)vals);
+        free(op);
+        free(w);
+        if (frame)
+            wind_frame_destroy(frame);
+        THIS = old;
+        return rc == -1 ? -2 : rc;
+    }
+    INIT_LIST_HEAD(&op->list);
+    GF_ATOMIC_INIT(op->ref, 2); /* one for pending, one for the wind */
+    op->code = code;
+    op->this = this;
+    op->js = js;
+    op->origin = 1;
+    op->cookie = cookie;
+    op->child = to;
+    op->frame = frame;
+    pthread_mutex_lock(&priv->lock);
+    op->arrived_ms = gj_now_ms();
+    list_add_tail(&op->list, &priv->pending);
+    priv->norigin++;
+    if (priv->npending++ == 0)
+        pthread_cond_signal(&priv->cond);
+    pthread_mutex_unlock(&priv->lock);
+    GF_ATOMIC_INC(priv->fops_originated);
+    w->op = op;
+    w->cookie = cookie;
+    d->wind(frame, to, w, op->args);
+    THIS = old;
+    return 0;
 }
 
 gj_op_t *gj_reply_op(const gj_reply_t *r) { return r->op; }
@@ -389,6 +526,14 @@ fail_claimed(xlator_t *this, struct list_head *list, int op_errno, const char *w
         int was_waiting = op->waiting; /* claimed: nobody else reads it now */
         op->waiting = 0;
         list_del_init(&op->list);
+        if (op->origin) {
+            gf_log(this->name, GF_LOG_ERROR, "%s originated by JS to %s failed with %s: %s",
+                   desc(op->code)->name, op->child->name, strerror(op_errno),
+                   expired ? "no reply from the child within handler-timeout" : why);
+            GF_ATOMIC_INC(priv->fops_failed);
+            origin_failed(op, op_errno);
+            continue;
+        }
         gf_log(this->name, GF_LOG_ERROR, "%s failed with %s: %s", desc(op->code)->name,
                strerror(op_errno), why);
         GF_ATOMIC_INC(priv->fops_failed);
@@ -419,6 +564,7 @@ claim_all(gj_private_t *priv, struct list_head *out, uint64_t arrived_by, gj_js_
         op->done = 1;
         list_move_tail(&op->list, out);
         priv->npending--;
+        priv->norigin -= op->origin;
     }
 }
 

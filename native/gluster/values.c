@@ -364,6 +364,26 @@ gj_make_iatt(const gj_iatt_t *v)
 }
 
 void *
+gj_make_flock(const gj_flock_view_t *v)
+{
+    struct gf_flock *f;
+    if (v->owner_len > GF_MAX_LOCK_OWNER_LEN)
+        return NULL;
+    f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->l_type = v->type;
+    f->l_whence = v->whence;
+    f->l_pid = v->pid;
+    f->l_start = v->start;
+    f->l_len = v->len;
+    f->l_owner.len = v->owner_len;
+    if (v->owner_len)
+        memcpy(f->l_owner.data, v->owner, v->owner_len);
+    return f;
+}
+
+void *
 gj_make_statvfs(const gj_statvfs_t *v)
 {
     struct statvfs *s = calloc(1, sizeof(*s));

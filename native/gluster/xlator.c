@@ -39,8 +39,8 @@ gj_init(xlator_t *this)
     time_t timeout_s = 0;
     static int atexit_done;
 
-    if (!this->children || this->children->next) {
-        gf_log(this->name, GF_LOG_ERROR, "glujs needs exactly one child (subvolumes)");
+    if (!this->children) {
+        gf_log(this->name, GF_LOG_ERROR, "glujs needs at least one child (subvolumes); fops from above go to the first");
         return -1;
     }
     if (!this->parents)
@@ -241,7 +241,9 @@ each_counter(xlator_t *this, void (*put)(void *ctx, const char *key, uint64_t va
     put(ctx, "fops_failed", GF_ATOMIC_GET(priv->fops_failed));
     put(ctx, "timeouts", GF_ATOMIC_GET(priv->timeouts));
     put(ctx, "late_answers", GF_ATOMIC_GET(priv->late_answers));
-    put(ctx, "pending", priv->npending);
+    put(ctx, "fops_originated", GF_ATOMIC_GET(priv->fops_originated));
+    put(ctx, "pending", priv->npending - priv->norigin);
+    put(ctx, "originated_pending", priv->norigin);
     put(ctx, "refused_busy", GF_ATOMIC_GET(priv->busy));
     gj_fast_stats(this, &fast);
 #define PUT_FAST(name, desc) put(ctx, "fast_" #name, fast.name);

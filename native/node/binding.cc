@@ -18,8 +18,8 @@ namespace {
 
 // ---- binding functions ----
 struct CbInfo {
-  size_t argc = 4;
-  napi_value argv[4] = {};
+  size_t argc = 7;
+  napi_value argv[7] = {};
 };
 bool Args(napi_env env, napi_callback_info info, CbInfo* a) {
   return napi_get_cb_info(env, info, &a->argc, a->argv, nullptr, nullptr) == napi_ok;
@@ -85,24 +85,141 @@ napi_value JsReplyField(napi_env env, napi_callback_info info) {
   return ToJs(env, kinds[i], gj_reply_val(rep->reply, static_cast<int>(i)), rep);
 }
 
-// wind(op, overrides, cookie) / forward(op, overrides)
+// A child index argument: 0 when absent; false (a RangeError thrown) when it names no child.
+bool ChildArg(napi_env env, Instance* inst, napi_value v, int* child) {
+  int64_t c = 0;
+  *child = 0;
+  if (!v || Type(env, v) == napi_undefined) return true;
+  if (!GetInt(env, v, &c) || c < 0 || c >= gj_children(inst->xl, nullptr, 0)) {
+    napi_throw_range_error(env, "ERR_GLUJS_CHILD",
+                           ("no child " + std::to_string(c) + ": this xlator has " +
+                            std::to_string(gj_children(inst->xl, nullptr, 0)) + " (this.children)").c_str());
+    return false;
+  }
+  *child = static_cast<int>(c);
+  return true;
+}
+
+// wind(op, overrides, cookie, child) / forward(op, overrides, child)
 napi_value WindOrForward(napi_env env, napi_callback_info info, bool forward) {
   INST();
   OpRec* r = GetOp(env, inst, a.argv[0]);
   if (!r) return nullptr;
+  int child;
+  if (!ChildArg(env, inst, a.argv[forward ? 2 : 3], &child)) return nullptr;
   gj_val_t vals[GJ_MAX_VALS];
   bool owned[GJ_MAX_VALS];
   int n;
   if (!Collect(env, r, nullptr, false, a.argv[1], vals, owned, &n)) return nullptr;
   int64_t cookie = 0;
   if (!forward) GetInt(env, a.argv[2], &cookie);
-  int rc = forward ? gj_op_forward(r->op, vals) : gj_op_wind(r->op, vals, static_cast<uint64_t>(cookie));
+  int rc = forward ? gj_op_forward(r->op, child, vals)
+                   : gj_op_wind(r->op, child, vals, static_cast<uint64_t>(cookie));
   const unsigned char* kinds;
   gj_fop_kinds(gj_op_fop(r->op), 0, &kinds);
   Release(kinds, n, vals, owned);
   if (rc == -1) napi_throw_error(env, "ERR_GLUJS_OP_DONE", "this op has already completed");
   else if (rc != 0) napi_throw_error(env, "ENOMEM", "cannot wind: out of memory");
   return rc == 0 ? Undefined(env) : nullptr;
+}
+
+// The credentials an originated fop asks for: { uid, gid, pid, groups, lkOwner }, each optional.
+bool WhoArg(napi_env env, napi_value o, gj_origin_t* who) {
+  memset(who, 0, sizeof(*who));
+  if (!o || Type(env, o) != napi_object) return true;
+  static const struct {
+    const char* key;
+    int bit;
+  } nums[] = {{"uid", GJ_WHO_UID}, {"gid", GJ_WHO_GID}, {"pid", GJ_WHO_PID}};
+  for (auto& f : nums) {
+    napi_value v = nullptr;
+    int64_t x;
+    napi_get_named_property(env, o, f.key, &v);
+    if (Type(env, v) == napi_undefined) continue;
+    if (!GetInt(env, v, &x) || (f.bit != GJ_WHO_PID && (x < 0 || x > UINT32_MAX)) || x < INT32_MIN || x > UINT32_MAX)
+      return Fail(env, std::string("caller.") + f.key + " must be an integer id");
+    who->set |= f.bit;
+    if (f.bit == GJ_WHO_UID) who->uid = static_cast<uint32_t>(x);
+    else if (f.bit == GJ_WHO_GID) who->gid = static_cast<uint32_t>(x);
+    else who->pid = static_cast<int32_t>(x);
+  }
+  napi_value g = nullptr, lk = nullptr;
+  napi_get_named_property(env, o, "groups", &g);
+  if (Type(env, g) != napi_undefined) {
+    bool is = false;
+    uint32_t n = 0;
+    napi_is_array(env, g, &is);
+    if (is) napi_get_array_length(env, g, &n);
+    if (!is || n > 32) return Fail(env, "caller.groups must be an array of at most 32 group ids");
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value e = nullptr;
+      int64_t x;
+      napi_get_element(env, g, i, &e);
+      if (!GetInt(env, e, &x) || x < 0 || x > UINT32_MAX) return Fail(env, "caller.groups must be an array of group ids");
+      who->groups[i] = static_cast<uint32_t>(x);
+    }
+    who->ngroups = n;
+    who->set |= GJ_WHO_GROUPS;
+  }
+  napi_get_named_property(env, o, "lkOwner", &lk);
+  if (Type(env, lk) != napi_undefined) {
+    const void* p;
+    size_t n;
+    std::string hold;
+    if (!GetBytes(env, lk, &p, &n, &hold) || n > sizeof(who->lk_owner))
+      return Fail(env, "caller.lkOwner must be a Buffer of at most 1024 bytes");
+    memcpy(who->lk_owner, p, n);
+    who->lk_owner_len = static_cast<uint32_t>(n);
+    who->set |= GJ_WHO_LKOWNER;
+  }
+  return true;
+}
+
+// originate(code, child, fields, sources, cookie, parentOp | -1, caller?)
+napi_value JsOriginate(napi_env env, napi_callback_info info) {
+  INST();
+  int64_t code = 0, cookie = 0;
+  int child;
+  const unsigned char* kinds;
+  if (!GetInt(env, a.argv[0], &code) || code <= 0 || code >= GJ_FOP_MAX || gj_fop_kinds(static_cast<int>(code), 0, &kinds) < 0) {
+    Fail(env, "originate: not a fop JS can originate");
+    return nullptr;
+  }
+  if (!ChildArg(env, inst, a.argv[1], &child)) return nullptr;
+  GetInt(env, a.argv[4], &cookie);
+  double ph = -1;
+  napi_get_value_double(env, a.argv[5], &ph);
+  OpRec* parent = ph >= 0 ? inst->ops.Get(ph) : nullptr;
+  gj_origin_t who;
+  if (!WhoArg(env, a.argv[6], &who)) return nullptr;
+  gj_val_t vals[GJ_MAX_VALS];
+  int n;
+  if (!CollectOrigin(env, inst, static_cast<int>(code), a.argv[2], a.argv[3], vals, &n)) return nullptr;
+  int rc = gj_originate(inst->xl, reinterpret_cast<gj_js_t*>(inst), parent ? parent->op : nullptr, child,
+                        static_cast<int>(code), vals, &who, static_cast<uint64_t>(cookie));
+  if (rc <= -5) {
+    napi_throw_type_error(env, "ERR_GLUJS_ORIGINATE",
+                          (FieldName(static_cast<int>(code), false, -5 - rc) +
+                           ": required (an originated fop has no op to take it from)").c_str());
+    return nullptr;
+  }
+  if (rc != 0) {
+    napi_throw_error(env, rc == -2 ? "ENOMEM" : "ERR_GLUJS_ORIGINATE",
+                     rc == -2 ? "cannot originate: out of memory" : "cannot originate this fop");
+    return nullptr;
+  }
+  return Undefined(env);
+}
+
+// children() -> the children's names, in volfile order
+napi_value JsChildren(napi_env env, napi_callback_info info) {
+  INST();
+  const char* names[64];
+  int n = gj_children(inst->xl, names, 64);
+  napi_value arr = nullptr;
+  napi_create_array(env, &arr);
+  for (int i = 0; i < n && i < 64; i++) napi_set_element(env, arr, i, Str(env, names[i]));
+  return arr;
 }
 napi_value JsWind(napi_env env, napi_callback_info info) { return WindOrForward(env, info, false); }
 napi_value JsForward(napi_env env, napi_callback_info info) { return WindOrForward(env, info, true); }
@@ -263,6 +380,8 @@ napi_value JsAttach(napi_env env, napi_callback_info info) {
     }
   }
   inst->tsfn = Tsfn::New(env, "glujs", 0, 1, inst);
+  std::lock_guard<std::mutex> lk(inst->mu);
+  inst->replies_open = !inst->stopping;  // originated fops may reply while the module loads (init)
   return Undefined(env);
 }
 
@@ -398,7 +517,7 @@ napi_value InitBinding(napi_env env, napi_value exports) {
   } fns[] = {
       {"config", JsConfig},       {"attach", JsAttach},       {"loaded", JsLoaded},
       {"arg", JsArg},             {"replyField", JsReplyField}, {"wind", JsWind},
-      {"caller", JsCaller},
+      {"caller", JsCaller},       {"originate", JsOriginate}, {"children", JsChildren},
       {"forward", JsForward},     {"unwind", JsUnwind},       {"fail", JsFail},
       {"release", JsRelease},     {"log", JsLog},             {"publish", JsPublish},
       {"finiDone", JsFiniDone},   {"handoffDone", JsHandoffDone},

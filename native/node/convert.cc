@@ -214,6 +214,37 @@ bool FromJs(napi_env env, int kind, napi_value js, ReplyRec* rec, gj_val_t* out,
       out->p = gj_make_statvfs(&s);
       return true;
     }
+    case GJ_FLOCK: {
+      // { type, whence, start, len, pid, owner }: l_type F_RDLCK 0, F_WRLCK 1, F_UNLCK 2
+      gj_flock_view_t f{};
+      uint64_t type, whence, pid;
+      int64_t start = 0, len = 0;
+      napi_value sv = nullptr, lv = nullptr, ov = nullptr;
+      std::string hold;
+      const void* owner = nullptr;
+      size_t owner_len = 0;
+      if (t != napi_object || !Prop(env, js, "type", &type) || !Prop(env, js, "whence", &whence) ||
+          !Prop(env, js, "pid", &pid))
+        return Fail(env, what + ": expected a Flock ({ type, whence, start, len, pid, owner })");
+      napi_get_named_property(env, js, "start", &sv);
+      napi_get_named_property(env, js, "len", &lv);
+      if ((Type(env, sv) != napi_undefined && !GetInt(env, sv, &start)) ||
+          (Type(env, lv) != napi_undefined && !GetInt(env, lv, &len)))
+        return Fail(env, what + ": start and len must be integers");
+      napi_get_named_property(env, js, "owner", &ov);
+      if (Type(env, ov) != napi_undefined && (!GetBytes(env, ov, &owner, &owner_len, &hold) || owner_len > 1024))
+        return Fail(env, what + ": owner must be a Buffer of at most 1024 bytes");
+      f.type = static_cast<int32_t>(type);
+      f.whence = static_cast<int32_t>(whence);
+      f.pid = static_cast<int32_t>(pid);
+      f.start = start;
+      f.len = len;
+      f.owner = static_cast<const char*>(owner);
+      f.owner_len = owner_len;
+      out->p = gj_make_flock(&f);
+      if (!out->p) return Fail(env, what + ": out of memory");
+      return true;
+    }
     case GJ_DICT: {
       // [key, type, value, ...] as the runtime's Dict flattens it
       bool is;
@@ -385,6 +416,117 @@ bool Collect(napi_env env, OpRec* r, ReplyRec* rep, bool reply, napi_value field
                           (FieldName(code, reply, i + 1) +
                            ": a success needs the entry's iatt with its gfid (return the child's reply, or fail)").c_str());
     return false;
+  }
+  return true;
+}
+
+namespace {
+
+// A gfid property of object o ("" or absent: the null gfid). false: not a UUID.
+bool GfidProp(napi_env env, napi_value o, const char* k, uint8_t* g) {
+  napi_value v = nullptr;
+  memset(g, 0, 16);
+  if (napi_get_named_property(env, o, k, &v) != napi_ok) return false;
+  napi_valuetype t = Type(env, v);
+  if (t == napi_undefined || t == napi_null) return true;
+  std::string s;
+  return t == napi_string && GetString(env, v, &s) && (s.empty() || ParseUuid(s, g));
+}
+
+// The value at [isReply, handle, index] when that op or reply is still held: a new reference.
+void* FromSource(napi_env env, Instance* inst, int kind, napi_value src) {
+  bool is = false;
+  if (!src || napi_is_array(env, src, &is) != napi_ok || !is) return nullptr;
+  napi_value e[3] = {};
+  double v[3] = {-1, -1, -1};
+  for (uint32_t i = 0; i < 3; i++) {
+    napi_get_element(env, src, i, &e[i]);
+    napi_get_value_double(env, e[i], &v[i]);
+  }
+  gj_val_t val{};
+  const unsigned char* kinds;
+  int n, i = static_cast<int>(v[2]);
+  if (v[0] == 1) {
+    ReplyRec* r = inst->replies.Get(v[1]);
+    if (!r) return nullptr;
+    n = gj_fop_kinds(gj_op_fop(gj_reply_op(r->reply)), 1, &kinds);
+    if (i < 0 || i >= n || kinds[i] != kind) return nullptr;
+    val = gj_reply_val(r->reply, i);
+  } else {
+    OpRec* r = inst->ops.Get(v[1]);
+    if (!r || gj_op_done(r->op)) return nullptr;
+    n = gj_fop_kinds(gj_op_fop(r->op), 0, &kinds);
+    if (i < 0 || i >= n || kinds[i] != kind) return nullptr;
+    val = gj_op_arg(r->op, i);
+  }
+  return val.p ? gj_hold_ref(kind, val.p) : nullptr;
+}
+
+// A loc, fd or inode for an originated fop: from where JS got it (src), else
+// found by the gfids and name the object carries.
+bool RefFromJs(napi_env env, Instance* inst, int kind, napi_value js, napi_value src, gj_val_t* out,
+               const std::string& what) {
+  out->p = FromSource(env, inst, kind, src);
+  if (out->p) return true;
+  if (Type(env, js) != napi_object) {
+    return Fail(env, what + (kind == GJ_LOC   ? ": expected a loc ({ path }, { gfid }, { pargfid, name }, or a Loc)"
+                             : kind == GJ_FD ? ": expected an Fd (from an op or a reply)"
+                                             : ": expected an inode ({ gfid })"));
+  }
+  char err[256] = "";
+  uint8_t gfid[16], pargfid[16];
+  if (!GfidProp(env, js, "gfid", gfid)) return Fail(env, what + ": gfid must be a UUID string");
+  if (kind == GJ_LOC) {
+    std::string name;
+    napi_value nv = nullptr;
+    napi_get_named_property(env, js, "name", &nv);
+    napi_valuetype nt = Type(env, nv);
+    if (nt != napi_undefined && nt != napi_null && (nt != napi_string || !GetString(env, nv, &name)))
+      return Fail(env, what + ": name must be a string");
+    if (!GfidProp(env, js, "pargfid", pargfid)) return Fail(env, what + ": pargfid must be a UUID string");
+    out->p = gj_make_loc(inst->xl, gfid, pargfid, name.c_str(), err, sizeof(err));
+  } else if (kind == GJ_FD) {
+    uint64_t id = 0;
+    if (!Prop(env, js, "id", &id)) return Fail(env, what + ": id must be a number");
+    out->p = gj_find_fd(inst->xl, gfid, id, err, sizeof(err));
+  } else {
+    out->p = gj_find_inode(inst->xl, gfid, err, sizeof(err));
+  }
+  if (!out->p) {
+    napi_throw_error(env, "ESTALE", (what + ": " + err).c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool CollectOrigin(napi_env env, Instance* inst, int code, napi_value fields, napi_value sources, gj_val_t* vals,
+                   int* count) {
+  const unsigned char* kinds;
+  int n = gj_fop_kinds(code, 0, &kinds);
+  bool have = Type(env, fields) == napi_object, have_src = Type(env, sources) == napi_object;
+  *count = n < 0 ? 0 : n;
+  for (int i = 0; i < n; i++) {
+    napi_value v = nullptr, src = nullptr;
+    if (have) napi_get_element(env, fields, i, &v);
+    if (have_src) napi_get_element(env, sources, i, &src);
+    napi_valuetype t = v ? Type(env, v) : napi_undefined;
+    bool ok;
+    vals[i].p = nullptr;
+    if (kinds[i] == GJ_LOC || kinds[i] == GJ_FD || kinds[i] == GJ_INODE) {
+      // left out: NULL; gj_originate makes the fd open, create and opendir open, and refuses the rest
+      ok = t == napi_undefined || t == napi_null || RefFromJs(env, inst, kinds[i], v, src, &vals[i], FieldName(code, false, i));
+    } else if (t == napi_undefined) {
+      ok = true;  // GlusterFS's defaults: 0, NULL (no xdata, no name)
+      if (kinds[i] == GJ_NUM) vals[i].i = 0;
+    } else {
+      ok = FromJs(env, kinds[i], v, nullptr, &vals[i], FieldName(code, false, i));
+    }
+    if (!ok) {
+      for (int j = 0; j < i; j++) gj_val_release(kinds[j], vals[j]);
+      return false;
+    }
   }
   return true;
 }

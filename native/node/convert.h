@@ -30,6 +30,12 @@ bool FromJs(napi_env env, int kind, napi_value js, ReplyRec* rec, gj_val_t* out,
 // keeps the op's own argument or the child's reply field. owned[i]: release it after.
 bool Collect(napi_env env, OpRec* r, ReplyRec* rep, bool reply, napi_value fields, gj_val_t* vals, bool* owned,
              int* count);
+// The values for a fop JS originates (all owned: gj_originate takes them).
+// fields[i] undefined: GlusterFS's default (0, NULL); a loc, fd or inode comes
+// from sources[i] ([isReply, handle, index], where JS got it) while that op or
+// reply is held, else it is found by the gfids it carries (ESTALE if not).
+bool CollectOrigin(napi_env env, Instance* inst, int code, napi_value fields, napi_value sources, gj_val_t* vals,
+                   int* count);
 void Release(const unsigned char* kinds, int n, gj_val_t* vals, bool* owned);
 
 }  // namespace glujs

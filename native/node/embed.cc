@@ -209,6 +209,7 @@ bool RunEnvironment(Instance* inst) {
     std::lock_guard<std::mutex> lk(inst->mu);
     loaded = inst->state == Instance::kRunning;
     inst->accepting = false;
+    inst->replies_open = false;
     // An environment that ran and went down restarts (unless it is being
     // stopped): fops that come meanwhile wait for the next one.
     inst->holding = loaded && !inst->stopping && !g_exiting;
@@ -290,6 +291,7 @@ void* ThreadMain(void* arg) {
     std::lock_guard<std::mutex> lk(inst->mu);
     if (inst->state != Instance::kFailed) inst->state = Instance::kDead;
     inst->accepting = false;
+    inst->replies_open = false;
     inst->holding = false;
   }
   quit = true;
@@ -311,6 +313,7 @@ void FiniAndStop(Instance* inst, std::unique_lock<std::mutex>& lk) {
   }
   inst->stopping = true;
   inst->accepting = false;
+  inst->replies_open = false;
   inst->holding = false;
   if (inst->env && !inst->loading_js) node::Stop(inst->env);  // else RunEnvironment stops it after the load
 }

@@ -105,6 +105,7 @@ struct Instance {
   bool stopping = false;      // the owner wants the environment gone
   bool accepting = false;     // posts go through (tsfn valid)
   bool holding = false;       // not accepting, but restarting: ops are held for the next environment
+  bool replies_open = false;  // replies go through (tsfn valid) even before loaded(): originated in init()
   std::string restart_reason; // set by process.exit / watchdog
   node::Environment* env = nullptr;
   v8::Isolate* isolate = nullptr;

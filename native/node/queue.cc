@@ -24,7 +24,7 @@ int PostHeld(void* ctx, gj_op_t* op) {
 int Post(gj_js_t* js, Message::Kind kind, void* ptr, const gj_event_t* ev = nullptr) {
   auto* inst = reinterpret_cast<Instance*>(js);
   std::lock_guard<std::mutex> lk(inst->mu);
-  if (!inst->accepting) {
+  if (!inst->accepting && !(kind == Message::kReply && inst->replies_open)) {
     if (kind != Message::kOp || !inst->holding) return -1;
     gj_op_hold(static_cast<gj_op_t*>(ptr));  // until the restarted environment runs
     return 0;
@@ -82,7 +82,7 @@ void CallJs(Napi::Env napienv, Napi::Function, Instance* inst, Message* m) {
     }
     case Message::kReply: {
       auto* r = static_cast<gj_reply_t*>(m->ptr);
-      if (gj_op_done(gj_reply_op(r))) {
+      if (!gj_reply_take(r)) {
         gj_reply_free(r);
         break;
       }
