@@ -100,8 +100,11 @@ export type Child = {
   /** its index in this.children */
   readonly index: number;
 } & {
-  readonly [F in JsFopName]: (args?: OriginateArgs<F>, opts?: OriginateOptions) => Promise<Reply<F>>;
+  readonly [F in OriginFopName]: (args?: OriginateArgs<F>, opts?: OriginateOptions) => Promise<Reply<F>>;
 };
+/** The fops a translator can originate: those a JS handler can take but icreate and namelink,
+ * GlusterFS's unfinished gfid-based entry fops (a brick crashes on a namelink). */
+export type OriginFopName = Exclude<JsFopName, 'icreate' | 'namelink'>;
 
 /** A reply: from `op.wind()` (edit it in place, then return it), or made up by the handler. */
 export type Reply<F extends FopName> = FopReplies[F];

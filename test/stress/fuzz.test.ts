@@ -91,6 +91,9 @@ test(`fuzz: ${CASES} seeded cases of malformed values through the bridge (seed $
   const context = `seed ${SEED} (GLUJS_FUZZ_SEED=${SEED} GLUJS_FUZZ_CASES=${CASES} replays it)`;
   assert.deepEqual(crash, [], `the daemon crashed: ${context}`);
   assert.ok(alive(pid), `the daemon died: ${context}`);
+  // what the translator originates reaches the brick: that must not crash either
+  assert.deepEqual(grep(v.log('brick'), /signal received|pending frames:|AddressSanitizer/), [], `the brick crashed: ${context}`);
+  assert.ok(alive(v.brickPid), `the brick died: ${context}`);
   assert.deepEqual(bad, [], `fops without a defined errno, or hung: ${context}`);
   assert.ok(toJs >= CASES && fuzzed > 0, `only ${toJs} fops reached JS (${fuzzed} fuzzed) for ${CASES} cases (${context})`);
   // and it still serves, with untouched names
