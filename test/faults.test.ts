@@ -14,10 +14,11 @@ import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { withVolume, tryStartVolume, type Volume } from '../lib/testing';
 import { run } from '../lib/testing/proc';
-import { fixture, glujs, alive, sleep, ROOT } from './util';
+import { fixture, glujs, alive, sleep, until, ROOT } from './util';
 
 const XL = 'fm';
 const HANDLER_TIMEOUT_S = 2;
@@ -370,6 +371,74 @@ for (const how of ['SIGTERM', 'umount'] as const) {
   });
 }
 
+// The daemon is stopped (SIGTERM) in the other states of an environment's
+// life: starting (init() at mount time), reloading (the new environment's
+// init() during a hot reload) and stopping (fini() during an unmount). It
+// exits, and its log shows no crash. ("cause lines": the hook's start line.)
+const STOP_IN: { state: 'starting' | 'reloading' | 'stopping'; hook: RegExp }[] = [
+  { state: 'starting', hook: /slow-hooks init starts/ },
+  { state: 'reloading', hook: /slow-hooks init starts/ },
+  { state: 'stopping', hook: /slow-hooks fini starts/ },
+];
+for (const { state, hook } of STOP_IN) {
+  if (only && !only.includes('exit')) continue;
+  test(`fault matrix: stop while ${state} (SIGTERM)`, async (t) => {
+    trials++;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glujs-stop-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const mod = path.join(dir, 'slow-hooks.ts');
+    fs.copyFileSync(fixture('slow-hooks.ts'), mod);
+    let pid = 0, text = () => '', r = { code: 'n/a', ms: 0 };
+    let starting: Promise<unknown> | undefined;
+    if (state === 'starting') {
+      // the mount cannot come up before init() ends: find the client by its files
+      starting = tryStartVolume({ dir, client: [glujs(XL, mod, { 'init-ms': 8000 })] });
+      const found = await until(() => {
+        for (const d of fs.readdirSync(dir).filter((x) => x.startsWith('glujs-'))) {
+          const log = path.join(dir, d, 'client0.log'), pidFile = path.join(dir, d, 'client0.pid');
+          if (fs.existsSync(pidFile) && fs.existsSync(log) && /slow-hooks init starts/.test(fs.readFileSync(log, 'utf8')))
+            return { pid: Number(fs.readFileSync(pidFile, 'utf8')), log };
+        }
+        return undefined;
+      }, 20_000, 'init() to start');
+      pid = found.pid;
+      let last = '';
+      // the failed start removes its directory: the log then comes with the result
+      text = () => (last = fs.existsSync(found.log) ? fs.readFileSync(found.log, 'utf8') : last);
+    } else {
+      const v = await withVolume(t, { client: [glujs(XL, mod, state === 'stopping' ? { 'fini-ms': 8000 } : { watch: 'on' })] });
+      pid = v.clientPids[0];
+      text = () => v.log(0);
+      if (state === 'reloading') {
+        fs.writeFileSync(mod, fs.readFileSync(mod, 'utf8').replace("'init-ms': { type: 'number', default: 0 }", "'init-ms': { type: 'number', default: 8000 }"));
+        await until(() => countLines(text(), hook) >= 2, 10_000, 'the reload\'s init() to start');
+        r = await timed(() => fsp.access(v.mount)); // the old environment still serves meanwhile
+      } else {
+        void run('umount', [v.mount], 20_000);
+        await until(() => hook.test(text()), 10_000, 'fini() to start');
+      }
+    }
+    const t0 = performance.now();
+    process.kill(pid, 'SIGTERM');
+    let gone = false;
+    for (const end = Date.now() + HUNG_MS; Date.now() < end && !(gone = !alive(pid));) await sleep(50);
+    const started = starting ? await starting as { ok: boolean; clientLog?: string } : undefined;
+    if (started && !started.ok && started.clientLog) { const log = started.clientLog; text = () => log; }
+    const cell: Cell = { fault: `stop while ${state}`, fop: 'SIGTERM', errno: r.code, ms: Math.round(performance.now() - t0),
+      alive: !gone, logLines: countLines(text(), hook), allLines: countLines(text(), EW_LINE), recovered: true, recoverMs: 0,
+      hung: false, problems: [], notes: [] };
+    if (!gone) cell.problems.push(`the daemon did not exit within ${HUNG_MS} ms`);
+    if (/signal received: (?!15)\d+|pending frames:/.test(text())) { crashes++; cell.problems.push('the log shows a crash (signal received)'); }
+    if (started?.ok) {
+      cell.problems.push('the mount came up');
+      await (started as unknown as { volume: Volume }).volume.stop();
+    }
+    if (state === 'reloading' && r.code !== 'ok') cell.problems.push(`the mount did not serve during the reload: ${r.code}`);
+    cells.push(cell);
+    assert.deepEqual(cell.problems, [], `${cell.problems.join('; ')}\n${text().split('\n').slice(-30).join('\n')}`);
+  });
+}
+
 test('fault matrix: summary', () => {
   const rows = [
     '| fault | fop | errno | ms | daemon alive | cause lines | all E/W lines | next fops | result |',
@@ -377,7 +446,7 @@ test('fault matrix: summary', () => {
   ];
   for (const c of cells) {
     const result = c.problems.length ? (c.known ? `KNOWN FAILURE: ${c.known}` : `FAIL: ${c.problems.join('; ')}`) : 'ok';
-    const stopped = c.fault === 'stop while restarting';
+    const stopped = c.fault.startsWith('stop while');
     const rec = c.fop === 'start-up' || stopped ? 'n/a' : c.recovered ? `ok (${c.recoverMs} ms)` : 'NO';
     const up = c.fop === 'start-up' ? 'n/a' : stopped ? (c.alive ? 'STILL RUNNING' : 'exited') : c.alive ? 'yes' : 'NO';
     rows.push(`| ${c.fault} | ${c.fop} | ${c.errno} | ${c.ms} | ${up} | ${c.logLines} | ${c.allLines} | ${rec} | ${result.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
@@ -402,7 +471,9 @@ test('fault matrix: summary', () => {
       '"cause lines" counts the lines `0-fm: ...` that name this fop\'s cause (one expected); "all E/W lines" counts every ' +
       'error or warning line of the translator in the cell, recovery included. "next fops" must work at the first try, ' +
       'also right after a restart (they wait for the new environment). The "stop while restarting" rows stop the daemon ' +
-      'right after a fault restarted its environment ("cause lines": the restart line; the daemon must exit).',
+      'right after a fault restarted its environment ("cause lines": the restart line; the daemon must exit). The other ' +
+      '"stop while" rows send SIGTERM while an environment starts (init() at mount time), reloads (the new init() of a ' +
+      'hot reload; errno: a stat of the mount meanwhile) or stops (fini() during an unmount); "cause lines": the hook\'s start line.',
     '',
     ...rows,
     '',
