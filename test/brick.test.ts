@@ -156,6 +156,31 @@ test('originated fops obey handler-timeout (ETIMEDOUT), and one in flight does n
   assert.doesNotMatch(v.log(1), /signal received|AddressSanitizer/, 'no crash on the way out');
 });
 
+test('an originated fop in flight when its environment is replaced (hot reload) completes, and the old one is freed', async (t) => {
+  const dir = fs.mkdtempSync('/tmp/glujs-reload-origin-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const mod = path.join(dir, 'locker.ts');
+  fs.copyFileSync(fixture('locker.ts'), mod);
+  const v = await withVolume(t, {
+    upcall: true, mounts: 2, client: [glujs('js-locker', mod, { 'handler-timeout': 4, watch: 'on' })],
+  });
+  fs.writeFileSync(path.join(v.mounts[0], 'target'), 'x');
+  assert.equal(tryLock(v.mounts[0], 'inodelk'), 'ENOENT', 'client 0 holds the lock');
+  const before = fs.readdirSync(`/proc/${v.clientPids[1]}/task`).length;
+  // client 1's blocking inodelk waits on the brick; its module is replaced meanwhile
+  const waiting = run('stat', [path.join(v.mounts[1], 'inodelkw')], 30_000);
+  await sleep(500);
+  fs.appendFileSync(mod, '\n// v2\n');
+  await until(() => /reloaded translator module/.test(v.log(1)), 10_000, 'client 1 to reload');
+  const r = await waiting;
+  assert.match(r.err, /Connection timed out/, `the fop in flight completes (handler-timeout): ${r.err}`);
+  assert.equal(tryLock(v.mounts[1], 'entrylk'), 'ENOENT', 'the new environment serves and originates');
+  // the old environment is freed once its fop is through: its threads go
+  const threads = () => fs.readdirSync(`/proc/${v.clientPids[1]}/task`).length;
+  await until(() => threads() <= before + 2, 15_000, `client 1's threads back near ${before} (now ${threads()})`);
+  assert.doesNotMatch(v.log(1), /signal received|pending frames:/);
+});
+
 test('brick: GlusterFS\'s own nl-cache on another client sees creates, with glujs above upcall', async (t) => {
   const v = await withVolume(t, {
     brick: [passthrough()], upcall: true, mounts: 2,
