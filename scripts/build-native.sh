@@ -10,7 +10,10 @@ NODEDIR=$PWD/deps/libnode/usr
 # npm passes its own nodedir (a user ~/.npmrc may say /usr) through the
 # environment; ours must win.
 export npm_config_nodedir=$NODEDIR
-gyp() { node node_modules/node-gyp/bin/node-gyp.js "$@" --nodedir="$NODEDIR"; }
+# node-gyp is glujs's own dependency: in a checkout under node_modules/, in an
+# author's project wherever npm put it (hoisted)
+GYP=$(node -p "require.resolve('node-gyp/bin/node-gyp.js', { paths: [process.cwd()] })")
+gyp() { node "$GYP" "$@" --nodedir="$NODEDIR"; }
 mode="asan=${GLUJS_ASAN:-0}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

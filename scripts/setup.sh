@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 say() { printf 'glujs setup: %s\n' "$*" >&2; }
+# Installed as a dependency of an author's project (`npx glujs setup`): its npm
+# dependencies are the project's, and dist/ came built in the package.
+PACKAGED=0
+[ "$(basename "$(dirname "$ROOT")")" = node_modules ] && [ -e dist/lib/tools/cli.js ] && PACKAGED=1
 
 # GlusterFS, headers the Debian package forgets (urcu), libuv headers, and the
 # JS files libnode108 reads at absolute paths (missing ones abort the daemon).
@@ -41,7 +45,7 @@ if [ ! -e "$LIBNODE/usr/lib/x86_64-linux-gnu/libnode.so.108" ] || [ ! -e "$LIBNO
 fi
 
 # npm dependencies (TypeScript, node-addon-api, node-gyp).
-if [ ! -e node_modules/.glujs-installed ] || [ package.json -nt node_modules/.glujs-installed ]; then
+if [ "$PACKAGED" = 0 ] && { [ ! -e node_modules/.glujs-installed ] || [ package.json -nt node_modules/.glujs-installed ]; }; then
   say "installing npm dependencies"
   npm install --no-audit --no-fund >/dev/null
   touch node_modules/.glujs-installed
@@ -52,8 +56,8 @@ stamp=build/.glujs-stamp
 if [ ! -e "$stamp" ] || [ -n "$(find native lib tools examples test bench binding.gyp tsconfig.json package.json -newer "$stamp" -type f 2>/dev/null | head -1)" ] \
    || [ /usr/include/glusterfs/xlator.h -nt "$stamp" ]; then
   say "building (fop glue, TypeScript, native)"
-  npm run --silent gen
-  npx tsc -p .
+  node tools/gen-fops.mjs
+  [ "$PACKAGED" = 1 ] || npx tsc -p .
   bash scripts/build-native.sh
   touch "$stamp"
 fi

@@ -59,7 +59,9 @@ export function loadModule(file: string): any {
 function packageEntry(pkgRoot: string, request: string): string {
   const sub = '.' + request.slice('glujs'.length);
   const exports = JSON.parse(fs.readFileSync(path.join(pkgRoot, 'package.json'), 'utf8')).exports ?? {};
-  const target = exports[sub];
+  const entry = exports[sub];
+  // "./x": "file", or conditions: { types, require, default }
+  const target = typeof entry === 'string' ? entry : entry?.require ?? entry?.default;
   return typeof target === 'string' ? path.join(pkgRoot, target) : path.join(pkgRoot, sub);
 }
 

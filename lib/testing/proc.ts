@@ -14,9 +14,9 @@ export const keepEnv = () => process.env.GLUJS_KEEP === '1';
 
 export interface Run { code: number | null; out: string; err: string; }
 /** Run a command; never rejects (code null = could not start or timed out). */
-export function run(cmd: string, args: string[], timeout: number, env?: NodeJS.ProcessEnv): Promise<Run> {
+export function run(cmd: string, args: string[], timeout: number, env?: NodeJS.ProcessEnv, cwd?: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout, killSignal: 'SIGKILL', env, maxBuffer: 64 << 20 }, (e, out, err) => {
+    execFile(cmd, args, { timeout, killSignal: 'SIGKILL', env, cwd, maxBuffer: 64 << 20 }, (e, out, err) => {
       const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
       const spawnErr = e && typeof e.code === 'string' ? e.message : ''; // e.g. ENOENT
       resolve({ code, out: String(out), err: String(err || spawnErr) });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // glujs command line: which command runs, and the usage. The commands are in commands/.
+//   glujs setup / new             set up a machine from the installed package / scaffold a project
 //   glujs install / uninstall     put the xlator where GlusterFS looks for `type features/glujs`
 //                                 (and `user/glujs`, for glusterd's brick-graph insertion)
 //   glujs check / dev             check a module without GlusterFS / run it in a throwaway volume
@@ -14,6 +15,8 @@ import { volfile } from './commands/volfile';
 import { filterInstall, filterList, filterRun, filterUninstall } from './commands/filter';
 
 const USAGE = `usage:
+  glujs setup                    (as root) GlusterFS, libnode, the native build and the install, from this package
+  glujs new NAME                 scaffold a translator project (here if ./package.json exists, else in ./NAME)
   glujs install [--quiet] | glujs uninstall
   glujs check MODULE...          load and type-check translator modules without GlusterFS
   glujs dev MODULE [--option key=value ...]
@@ -35,6 +38,8 @@ export function main(argv: string[]): number | Promise<number> {
     case 'check': return (require('./commands/check') as typeof import('./commands/check')).check(rest);
     case 'dev': return (require('./commands/dev') as typeof import('./commands/dev')).dev(rest);
     case 'install': return install(rest);
+    case 'setup': return (require('./commands/setup') as typeof import('./commands/setup')).setup(rest);
+    case 'new': return (require('./commands/new') as typeof import('./commands/new')).newProject(rest);
     case 'uninstall': return uninstall();
     case 'volfile': return volfile(rest, USAGE);
     case 'filter-run': return filterRun(rest);

@@ -42,6 +42,16 @@ export function nearFop(name: string): FopName | undefined {
   return undefined;
 }
 
+/** Where @types/node is: glujs's own node_modules in a checkout, the author's
+ * project's (hoisted) when glujs is an installed dependency. */
+function typesRoot(): string {
+  try {
+    return path.dirname(path.dirname(require.resolve('@types/node/package.json', { paths: [ROOT] })));
+  } catch {
+    return path.join(ROOT, 'node_modules', '@types');
+  }
+}
+
 /** Type errors, with file:line:col, from the TypeScript compiler. */
 function typeCheck(file: string): string[] {
   const ts = require('typescript') as typeof import('typescript');
@@ -49,7 +59,7 @@ function typeCheck(file: string): string[] {
   const options: import('typescript').CompilerOptions = {
     strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS,
     moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, skipLibCheck: true,
-    allowJs: true, checkJs: false, types: ['node'], typeRoots: [path.join(root, 'node_modules', '@types')],
+    allowJs: true, checkJs: false, types: ['node'], typeRoots: [typesRoot()],
     baseUrl: root, paths: { glujs: ['dist/lib/index.d.ts'], 'glujs/*': ['dist/lib/*'] },
   };
   const program = ts.createProgram([file], options);

@@ -8,7 +8,7 @@ const SLOTS = ['features/glujs.so', 'user/glujs.so'];
 
 export function install(argv: string[]): number {
   const quiet = argv.includes('--quiet');
-  if (!fs.existsSync(BUILT)) throw new Error(`${BUILT} is not built yet: run npm run build`);
+  if (!fs.existsSync(BUILT)) throw new Error(`${BUILT} is not built yet: run npx glujs setup (as root; in a checkout: bash scripts/setup.sh)`);
   // struct layouts and fop signatures come from the headers it was built with
   const built = builtFor(), running = glusterVersion();
   if (built !== running)
