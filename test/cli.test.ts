@@ -36,6 +36,10 @@ export default class Bad extends Translator {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   assert.equal(glujs('check').status, 2);
+  // a helper module (no default export) is told apart from a broken translator
+  const helper = glujs('check', example('nlc-cache.ts'));
+  assert.equal(helper.status, 1);
+  assert.match(helper.stdout, /not a translator module: no default export \(it exports NameCache\); .*glujs check the translator/);
 });
 
 test('glujs install knows which GlusterFS it was built for', () => {

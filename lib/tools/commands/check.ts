@@ -79,16 +79,20 @@ export function checkModule(moduleFile: string): CheckResult {
     return r;
   }
   r.errors.push(...typeCheck(file));
-  let Cls: unknown;
+  let Cls: unknown, exported: any;
   try {
-    const exported = loadModule(file);
+    exported = loadModule(file);
     Cls = exported && (exported.default ?? exported);
   } catch (e) {
     r.errors.push(`cannot load: ${(e as Error).message}`);
     return r;
   }
   if (typeof Cls !== 'function' || !((Cls as typeof Translator).prototype instanceof Translator)) {
-    r.errors.push('the default export must be a class extending Translator from \'glujs\'');
+    const named = exported && typeof exported === 'object' && !('default' in exported) ? Object.keys(exported) : [];
+    r.errors.push(named.length
+      // a helper of a translator (examples/nlc-cache.ts for examples/nlc.ts): its type errors are above
+      ? `not a translator module: no default export (it exports ${named.join(', ')}); a module a translator imports is checked with it: glujs check the translator`
+      : 'the default export must be a class extending Translator from \'glujs\'');
     return r;
   }
   // every method on the class's prototype chain below Translator
