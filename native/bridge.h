@@ -276,6 +276,9 @@ int gj_js_post_event(gj_js_t *js, const gj_event_t *ev);
 int gj_js_post_expired(gj_js_t *js, gj_op_t *op);
 /* [GF: statedump, metrics] Calls `line` for each "key=value" the JS side last published. */
 void gj_js_dump(gj_js_t *js, void (*line)(void *ctx, const char *key, const char *val), void *ctx);
+/* [GF: init, the watcher] Calls `each` for every local file the module loaded (its own
+ * and those it imports, not packages), as the runtime reported them after the load. */
+void gj_js_sources(gj_js_t *js, void (*each)(void *ctx, const char *path), void *ctx);
 /* [GF: reconfigure, the watcher] Ask the module for the state it hands to its successor (hot reload); bounded
  * wait. Returns a malloc'd buffer (caller frees) or NULL. */
 void *gj_js_handoff(gj_js_t *js, size_t *len);

@@ -105,3 +105,23 @@ export default class Gen${n} extends Translator {
   assert.ok(alive(v.clientPids[0]));
   await until(() => threads() <= t0 + 2, 10000, `threads back near ${t0} (now ${threads()})`);
 });
+
+test('option watch also reloads when only a local file the module imports changes', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glujs-watch-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'answer.ts'), "export const ANSWER = 'EACCES';\n");
+  const mod = path.join(dir, 'uses-helper.ts');
+  fs.writeFileSync(mod, `import { Translator, type Op } from 'glujs';
+import { ANSWER } from './answer';
+export default class UsesHelper extends Translator {
+  lookup(op: Op<'lookup'>) { return op.loc.name === 'probe' ? op.fail(ANSWER as 'EACCES') : op.forward(); }
+}
+`);
+  const v = await withVolume(t, { client: [glujs('js-watch', mod, { watch: 'on' })] });
+  const probe = () => errCode(() => fs.statSync(path.join(v.mount, 'probe')));
+  assert.equal(probe(), 'EACCES');
+  await new Promise((r) => setTimeout(r, 1100)); // a new mtime second
+  fs.writeFileSync(path.join(dir, 'answer.ts'), "export const ANSWER = 'EPERM';\n");
+  await until(() => probe() === 'EPERM', 10000, 'the helper\'s new answer');
+  assert.equal(grep(v.log(0), 'reloaded translator module').length, 1, 'one reload, for the helper alone');
+});

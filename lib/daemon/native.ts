@@ -23,6 +23,8 @@ export interface Native {
   release(op: number, replies: number[]): void;
   log(level: number, msg: string): void;
   publish(snapshot: string): void;
+  /** The local files the module loaded: option watch reloads when one changes. */
+  sources(files: string[]): void;
   finiDone(): void;
   handoffDone(state: Buffer | null): void;
   fastGen(): bigint;

@@ -44,6 +44,7 @@ export function start(native: Native): void {
 
   load(cfg, log, fast, d).then(
     ({ codes, events }) => {
+      native.sources(localSources(cfg.module)); // before loaded(): the watcher's baseline
       native.loaded(null, codes, events);
       log.info(`handlers: ${codes.map((c) => byCode[c]).join(', ') || '(none)'}`);
       const timer = setInterval(() => publish(native, d.stats, d.ops.size, d.translator, log), 1000);
@@ -88,6 +89,13 @@ async function load(cfg: ReturnType<Native['config']>, log: Logger, fast: FastPa
   const events = EVENTS.map((e, i) => [e, i] as const)
     .filter(([e, i]) => typeof translator[i <= 2 ? 'notify' : e] === 'function').map(([, i]) => i);
   return { codes, events };
+}
+
+/** The files the module loaded: its own and those it imports, not packages (node_modules, glujs's own dist/). */
+function localSources(module: string): string[] {
+  const own = path.resolve(__dirname, '..', '..') + path.sep; // dist/
+  const files = Object.keys(require.cache).filter((f) => path.isAbsolute(f) && !f.startsWith(own) && !f.includes(`${path.sep}node_modules${path.sep}`));
+  return [...new Set([path.resolve(module), ...files])];
 }
 
 /** The counters the statedump shows, with the dump() of the translator. */

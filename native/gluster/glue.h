@@ -73,6 +73,9 @@ gj_js_t *gj_instance_start(xlator_t *this, dict_t *options, const char *module, 
 /* The options an instance sees, as one sorted string (malloc'd): equal strings need no new instance. */
 char *gj_options_signature(dict_t *options);
 int gj_module_mtime(const char *module, struct timespec *out);
+/* The latest mtime of the module file and of the local files its current
+ * instance loaded (what option watch reloads on). */
+int gj_sources_mtime(xlator_t *this, struct timespec *out);
 /* Hot reload: a new instance replaces the current one (reload_lock held). 0, or -1: the old one stays. */
 int gj_instance_reload(xlator_t *this, dict_t *options, const char *module);
 /* Free an instance once its fops in flight are through, on a thread of its own;

@@ -193,7 +193,7 @@ gj_instance_reload(xlator_t *this, dict_t *options, const char *module)
         GF_FREE(priv->module);
         priv->module = gf_strdup(module);
     }
-    gj_module_mtime(priv->module, &priv->module_mtime);
+    gj_sources_mtime(this, &priv->module_mtime);
     gf_log(this->name, GF_LOG_INFO, "reloaded translator module %s (watchdog %lds)", priv->module,
            (long)priv->watchdog_s);
     if (old)
@@ -201,7 +201,29 @@ gj_instance_reload(xlator_t *this, dict_t *options, const char *module)
     return 0;
 }
 
-/* option watch: poll the module file's mtime, reload when it changes. */
+static void
+latest(void *ctx, const char *path)
+{
+    struct timespec *t = ctx, m;
+    if (gj_module_mtime(path, &m) == 0 && (m.tv_sec > t->tv_sec || (m.tv_sec == t->tv_sec && m.tv_nsec > t->tv_nsec)))
+        *t = m;
+}
+
+int
+gj_sources_mtime(xlator_t *this, struct timespec *out)
+{
+    gj_private_t *priv = this->private;
+    gj_js_t *js = __atomic_load_n(&priv->js, __ATOMIC_ACQUIRE);
+    if (gj_module_mtime(priv->module, out) != 0)
+        return -1;
+    if (js)
+        gj_js_sources(js, latest, out);
+    return 0;
+}
+
+/* option watch: poll the mtimes of the module file and of the local files it
+ * loaded (a helper it imports), reload when the latest changes. The current
+ * instance is read under reload_lock: only a reload replaces (and retires) it. */
 void *
 gj_watch_main(void *arg)
 {
@@ -211,13 +233,14 @@ gj_watch_main(void *arg)
     while (!priv->stopping && !priv->parent_down) {
         struct timespec m;
         sleep(1);
-        if (priv->stopping || priv->parent_down || gj_module_mtime(priv->module, &m) != 0)
+        if (priv->stopping || priv->parent_down)
             continue;
-        if (m.tv_sec == priv->module_mtime.tv_sec && m.tv_nsec == priv->module_mtime.tv_nsec)
-            continue;
-        priv->module_mtime = m; /* a broken edit is not retried until the next change */
         pthread_mutex_lock(&priv->reload_lock);
-        gj_instance_reload(this, priv->options ? priv->options : this->options, priv->module);
+        if (gj_sources_mtime(this, &m) == 0 &&
+            (m.tv_sec != priv->module_mtime.tv_sec || m.tv_nsec != priv->module_mtime.tv_nsec)) {
+            priv->module_mtime = m; /* a broken edit is not retried until the next change */
+            gj_instance_reload(this, priv->options ? priv->options : this->options, priv->module);
+        }
         pthread_mutex_unlock(&priv->reload_lock);
     }
     return NULL;

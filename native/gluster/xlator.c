@@ -80,6 +80,7 @@ gj_init(xlator_t *this)
         gf_log(this->name, GF_LOG_ERROR, "cannot load translator module %s: %s", priv->module, err);
         goto err;
     }
+    gj_sources_mtime(this, &priv->module_mtime); /* the files it loaded are known now */
     if (priv->watch)
         priv->watcher_running = gj_thread_start(&priv->watcher, "glujs-watch", gj_watch_main, this) == 0;
     gf_log(this->name, GF_LOG_INFO, "loaded translator module %s", priv->module);

@@ -329,6 +329,25 @@ napi_value JsPublish(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// sources([path, ...]): the local files the module loaded (option watch polls them)
+napi_value JsSources(napi_env env, napi_callback_info info) {
+  INST();
+  bool is = false;
+  uint32_t n = 0;
+  napi_is_array(env, a.argv[0], &is);
+  if (is) napi_get_array_length(env, a.argv[0], &n);
+  std::vector<std::string> list;
+  for (uint32_t i = 0; i < n && i < 4096; i++) {
+    napi_value v = nullptr;
+    std::string s;
+    napi_get_element(env, a.argv[0], i, &v);
+    if (Type(env, v) == napi_string && GetString(env, v, &s)) list.push_back(std::move(s));
+  }
+  std::lock_guard<std::mutex> lk(inst->mu);
+  inst->sources = std::move(list);
+  return Undefined(env);
+}
+
 napi_value JsConfig(napi_env env, napi_callback_info info) {
   INST();
   napi_value o = Obj(env), opts;
@@ -520,6 +539,7 @@ napi_value InitBinding(napi_env env, napi_value exports) {
       {"caller", JsCaller},       {"originate", JsOriginate}, {"children", JsChildren},
       {"forward", JsForward},     {"unwind", JsUnwind},       {"fail", JsFail},
       {"release", JsRelease},     {"log", JsLog},             {"publish", JsPublish},
+      {"sources", JsSources},
       {"finiDone", JsFiniDone},   {"handoffDone", JsHandoffDone},
       {"fastGen", JsFastGen},     {"fastNegative", JsFastNegative}, {"fastComplete", JsFastComplete},
       {"fastInvalidate", JsFastInvalidate}, {"fastStats", JsFastStats}, {"fastLearn", JsFastLearn},

@@ -398,6 +398,16 @@ void gj_js_dump(gj_js_t* js, void (*line)(void*, const char*, const char*), void
   }
 }
 
+void gj_js_sources(gj_js_t* js, void (*each)(void*, const char*), void* ctx) {
+  auto* inst = reinterpret_cast<Instance*>(js);
+  std::vector<std::string> copy;
+  {
+    std::lock_guard<std::mutex> lk(inst->mu);
+    copy = inst->sources;
+  }
+  for (auto& p : copy) each(ctx, p.c_str());
+}
+
 void* gj_js_handoff(gj_js_t* js, size_t* len) {
   auto* inst = reinterpret_cast<Instance*>(js);
   std::unique_lock<std::mutex> lk(inst->mu);

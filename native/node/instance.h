@@ -113,6 +113,7 @@ struct Instance {
   unsigned char handled[GJ_FOP_MAX] = {0};
   unsigned char events[GJ_EV_MAX] = {0};
   std::string published;  // the runtime's latest statedump snapshot
+  std::vector<std::string> sources;  // local files the module loaded (option watch)
   bool fini_done = false;  // the module's fini() hook has run
   std::string handoff_in;  // state from the instance this one replaces (v8-serialized)
   std::string handoff_out; // this instance's state for its successor
