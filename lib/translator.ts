@@ -102,9 +102,18 @@ export type Child = {
 } & {
   readonly [F in OriginFopName]: (args?: OriginateArgs<F>, opts?: OriginateOptions) => Promise<Reply<F>>;
 };
-/** The fops a translator can originate: those a JS handler can take but icreate and namelink,
- * GlusterFS's unfinished gfid-based entry fops (a brick crashes on a namelink). */
-export type OriginFopName = Exclude<JsFopName, 'icreate' | 'namelink'>;
+/**
+ * Fops a translator cannot originate, and why. icreate and namelink are
+ * GlusterFS's unfinished gfid-based entry fops: no client sends them, and a
+ * brick's protocol/server 10.3 crashes (SIGSEGV) on a namelink for a name it
+ * has not linked (found by the bridge fuzz).
+ */
+export const NOT_ORIGINATED = Object.freeze({
+  icreate: 'no GlusterFS client sends icreate, and servers do not take it safely',
+  namelink: 'no GlusterFS client sends namelink, and a brick crashes on one (GlusterFS 10.3)',
+} as const);
+/** The fops a translator can originate: those a JS handler can take but {@link NOT_ORIGINATED}. */
+export type OriginFopName = Exclude<JsFopName, keyof typeof NOT_ORIGINATED>;
 
 /** A reply: from `op.wind()` (edit it in place, then return it), or made up by the handler. */
 export type Reply<F extends FopName> = FopReplies[F];

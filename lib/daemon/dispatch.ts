@@ -104,11 +104,10 @@ export abstract class OpImpl {
     const names = this.info.args as readonly string[];
     const kinds = this.info.argKinds as readonly string[];
     let out: unknown[] | undefined;
-    for (const i in this.versions) {
-      const d = this.cache[i as unknown as number];
-      if (d instanceof Dict && d.version !== this.versions[i as unknown as number])
-        (out ??= new Array(names.length))[i as unknown as number] = d.toFlat();
-    }
+    this.versions.forEach((v, i) => {
+      const d = this.cache[i];
+      if (d instanceof Dict && d.version !== v) (out ??= new Array(names.length))[i] = d.toFlat();
+    });
     if (overrides === undefined) return out;
     if (typeof overrides !== 'object' || overrides === null)
       throw new TypeError(`${this.fop}: wind() takes an object of arguments to replace`);

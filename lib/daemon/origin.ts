@@ -6,7 +6,7 @@
 import util from 'node:util';
 import { FOPS, type FopName } from '../gen/fops';
 import { errnoName } from '../errno';
-import type { Child, OriginateOptions } from '../translator';
+import { NOT_ORIGINATED, type Child, type OriginateOptions } from '../translator';
 import { currentOp, REFS, sources, type Dispatcher, type ReplyImpl } from './dispatch';
 import { toDict, type DictLike } from '../types';
 
@@ -17,17 +17,6 @@ const IFDIR = 0o040000, IFMT = 0o170000;
 /** The loc arguments that may name an entry that does not exist yet (the fop makes it). */
 const ENTRY_LOCS: Partial<Record<FopName, string>> = {
   lookup: 'loc', create: 'loc', mkdir: 'loc', mknod: 'loc', symlink: 'loc', link: 'newloc', rename: 'newloc',
-};
-
-/**
- * Fops a translator cannot originate, and why. icreate and namelink are
- * GlusterFS's unfinished gfid-based entry fops: no client sends them, and a
- * brick's protocol/server 10.3 crashes (SIGSEGV) on a namelink for a name it
- * has not linked (found by the bridge fuzz).
- */
-export const NOT_ORIGINATED: Partial<Record<FopName, string>> = {
-  icreate: 'no GlusterFS client sends icreate, and servers do not take it safely',
-  namelink: 'no GlusterFS client sends namelink, and a brick crashes on one (GlusterFS 10.3)',
 };
 
 /** An error of a fop that could not be originated (path resolution): with its errno. */
@@ -52,7 +41,7 @@ export class Originator {
   /** The fop `fop` on child `child`: resolves to its reply (opRet -1 and its errno on failure). */
   async originate(fop: FopName, child: number, args: unknown, opts?: OriginateOptions): Promise<ReplyImpl> {
     const info = FOPS[fop];
-    if (NOT_ORIGINATED[fop]) throw new TypeError(`${fop} cannot be originated: ${NOT_ORIGINATED[fop]}`);
+    if (fop in NOT_ORIGINATED) throw new TypeError(`${fop} cannot be originated: ${NOT_ORIGINATED[fop as keyof typeof NOT_ORIGINATED]}`);
     if (args === undefined) args = {};
     if (!plain(args)) throw new TypeError(`${fop}: the arguments are a plain object of fields (as in docs/fops.md)`);
     if (opts !== undefined && !plain(opts)) throw new TypeError(`${fop}: the options are { caller }`);
@@ -121,7 +110,7 @@ export class Originator {
 function makeChild(o: Originator, name: string, index: number): Child {
   const c: Record<string, unknown> = { name, index };
   for (const fop of Object.keys(FOPS) as FopName[]) {
-    if (!FOPS[fop].js || NOT_ORIGINATED[fop]) continue;
+    if (!FOPS[fop].js || fop in NOT_ORIGINATED) continue;
     c[fop] = (args?: unknown, opts?: OriginateOptions) => o.originate(fop, index, args, opts);
   }
   return Object.freeze(c) as unknown as Child;

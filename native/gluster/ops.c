@@ -180,6 +180,19 @@ refuse_busy(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
     return 0;
 }
 
+/* Put op on the pending list (handler-timeout, retire and abort see it there). */
+static void
+add_pending(gj_private_t *priv, gj_op_t *op)
+{
+    pthread_mutex_lock(&priv->lock);
+    op->arrived_ms = gj_now_ms(); /* under the lock: the pending list stays in arrival order */
+    list_add_tail(&op->list, &priv->pending);
+    priv->norigin += op->origin;
+    if (priv->npending++ == 0)
+        pthread_cond_signal(&priv->cond);
+    pthread_mutex_unlock(&priv->lock);
+}
+
 int
 gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
 {
@@ -214,12 +227,7 @@ gj_fop_enter(call_frame_t *frame, xlator_t *this, int code, gj_val_t *args)
             fd_ctx_set(fd, this, 1);
     }
 
-    pthread_mutex_lock(&priv->lock);
-    op->arrived_ms = gj_now_ms(); /* under the lock: the pending list stays in arrival order */
-    list_add_tail(&op->list, &priv->pending);
-    if (priv->npending++ == 0)
-        pthread_cond_signal(&priv->cond);
-    pthread_mutex_unlock(&priv->lock);
+    add_pending(priv, op);
     GF_ATOMIC_INC(priv->fops_in);
 
     if (!op->js || gj_js_post_op(op->js, op) != 0) {
@@ -246,7 +254,7 @@ unwind_with(gj_op_t *op, const gj_val_t *vals, int op_errno)
 int
 gj_op_unwind(gj_op_t *op, const gj_val_t *vals)
 {
-    if (op->origin || !claim(op))
+    if (!claim(op))
         return -1;
     unwind_with(op, vals, 0);
     gj_op_unref(op);
@@ -257,7 +265,7 @@ int
 gj_op_fail(gj_op_t *op, int op_errno, const char *why)
 {
     gj_private_t *priv = op->this->private;
-    if (op->origin || !claim(op))
+    if (!claim(op))
         return -1;
     GF_ATOMIC_INC(priv->fops_failed);
     if (why)
@@ -487,13 +495,7 @@ gj_originate(void *xl, gj_js_t *js, gj_op_t *parent, int child, int code, const 
     op->cookie = cookie;
     op->child = to;
     op->frame = frame;
-    pthread_mutex_lock(&priv->lock);
-    op->arrived_ms = gj_now_ms();
-    list_add_tail(&op->list, &priv->pending);
-    priv->norigin++;
-    if (priv->npending++ == 0)
-        pthread_cond_signal(&priv->cond);
-    pthread_mutex_unlock(&priv->lock);
+    add_pending(priv, op);
     GF_ATOMIC_INC(priv->fops_originated);
     w->op = op;
     w->cookie = cookie;

@@ -3,6 +3,7 @@
  * with credentials, GlusterFS's usual defaults, and the linking of the inodes
  * it makes (what fuse-bridge, gfapi and the server do for their own fops). */
 #include "glue.h"
+#include <glusterfs/syncop.h>
 
 /* The inode table of the graph xl is in: the nearest xlator above that has
  * one (fuse's and gfapi's graph top, the brick's bound subvolume). */
@@ -145,14 +146,11 @@ gj_make_loc(void *xl, const uint8_t gfid[16], const uint8_t pargfid[16], const c
 call_frame_t *
 gj_origin_frame(xlator_t *this)
 {
-    call_frame_t *frame = create_frame(this, this->ctx->pool);
-    if (!frame)
-        return NULL;
-    frame->root->type = GF_OP_TYPE_FOP;
-    frame->root->uid = geteuid();
-    frame->root->gid = getegid();
-    frame->root->pid = getpid();
-    set_lk_owner_from_ptr(&frame->root->lk_owner, frame->root);
+    /* GlusterFS's own frame for a fop a translator makes by itself (syncop's):
+     * the daemon's euid, egid, pid and groups; then a lock owner of its own */
+    call_frame_t *frame = syncop_create_frame(this);
+    if (frame)
+        set_lk_owner_from_ptr(&frame->root->lk_owner, frame->root);
     return frame;
 }
 
