@@ -15,6 +15,7 @@
       "native/gluster/values.c",
       "native/gluster/resolve.c",
       "native/gluster/fast.c",
+      "native/gluster/kernel.c",
       "native/gluster/instance.c",
       "native/gluster/support.c",
       "native/node/embed.cc",

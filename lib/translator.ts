@@ -1,6 +1,6 @@
 // The API a translator author sees: Translator, Op, Reply, and the fast path.
 import { FOPS, type FopArgs, type FopReplies, type FopHandlers, type FopName } from './gen/fops';
-import type { FastStats } from './gen/shared';
+import { FAST_COUNTERS, type FastStats } from './gen/shared';
 import type { Gfid, DictLike, DirEntry, Loc, Fd, Inode, Flock } from './types';
 import type { ErrnoName } from './errno';
 
@@ -351,7 +351,7 @@ export class Translator {
       this.log = { error: nop, warn: nop, info: nop, debug: nop, trace: nop };
       this.fast = {
         gen: () => 0n, negative: nop, complete: nop, invalidate: nop, learn: nop,
-        stats: () => ({ hits: 0, entries: 0, dirs: 0, invalidations: 0, learnt: 0 }),
+        stats: () => Object.fromEntries(FAST_COUNTERS.map((n) => [n, 0])) as FastStats,
       };
       this.children = [];
       return;

@@ -214,6 +214,11 @@ typedef struct {
     uint8_t pargfid[16], oldpargfid[16];
 } gj_event_t;
 
+/* [JS] After JS has run its handler for event ev: an upcall's directories are
+ * invalidated in the kernel once more, since JS may have answered a lookup from
+ * what it knew before it heard of the upcall. */
+void gj_event_delivered(void *xl, const gj_event_t *ev);
+
 /* ---- the native answer cache (fast path) [JS]; GlusterFS threads read it inside gluster/ ---- */
 /* Answer lookup(parent, name) with ENOENT on the GlusterFS thread. `gen` is the
  * generation returned by gj_fast_gen when the negative reply was produced: an

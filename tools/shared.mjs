@@ -37,4 +37,11 @@ export const FAST_COUNTERS = [
   ['dirs', 'directories with an entry'],
   ['invalidations', 'invalidations applied (upcall, JS, child down)'],
   ['learnt', 'negative names added by the learn rule'],
+  ['kernel_tier', 'the kernel tier (native/gluster/kernel.c): 0 off, 1 the kernel keeps misses, 2 found names, 3 both'],
+  ['kernel_names', 'names the kernel may hold now, as recorded'],
+  ['kernel_recorded', 'names recorded since start'],
+  ['kernel_invalidations', 'FUSE_NOTIFY_INVAL_ENTRY notifications the kernel applied'],
+  ['kernel_not_held', 'notifications for names the kernel no longer held'],
+  ['kernel_evicted', 'records forgotten (and invalidated) beyond the limit'],
+  ['kernel_queued', 'notifications waiting for the notifier thread'],
 ];

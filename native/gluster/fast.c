@@ -314,6 +314,7 @@ gj_fast_learn(void *xl, uint32_t ttl_ms, uint64_t max_names)
         return;
     f->max_names = max_names ? max_names : MAX_NAMES;
     __atomic_store_n(&f->learn_ttl_ms, ttl_ms, __ATOMIC_RELEASE);
+    gj_kernel_limit(xl, max_names); /* the same bound for what the kernel holds */
 }
 
 uint64_t
@@ -388,6 +389,7 @@ gj_fast_invalidate(void *xl, const uint8_t pargfid[16], const char *name)
         dir_forget(f, d, gen);
     }
     pthread_rwlock_unlock(&f->lock);
+    gj_kernel_invalidate(xl, pargfid, name);
 }
 
 void
@@ -429,6 +431,7 @@ gj_fast_invalidate_all(void *xl)
     drop_all(f); /* raises the floor: lookups wound before now cannot add */
     pthread_rwlock_unlock(&f->lock);
     GF_ATOMIC_INC(f->invalidations);
+    gj_kernel_invalidate_all(xl, "fast.invalidate()");
 }
 
 void
@@ -445,4 +448,5 @@ gj_fast_stats(void *xl, gj_fast_stats_t *out)
     out->invalidations = GF_ATOMIC_GET(f->invalidations);
     out->learnt = GF_ATOMIC_GET(f->learnt);
     pthread_rwlock_unlock(&f->lock);
+    gj_kernel_stats(xl, out);
 }

@@ -29,6 +29,7 @@ extern const gj_fop_desc_t gj_fop_table[GJ_FOP_MAX];
 extern struct xlator_fops gj_fops;
 
 typedef struct gj_fast gj_fast_t; /* fast.c */
+typedef struct gj_kernel gj_kernel_t; /* kernel.c */
 
 /* this->private */
 typedef struct {
@@ -59,6 +60,7 @@ typedef struct {
     int timer_running, stopping;
 
     gj_fast_t *fast;
+    gj_kernel_t *kernel; /* NULL: the kernel tier is off */
 
     /* counters (statedump / metrics) */
     uint64_t max_pending;              /* more fops waiting for JS fail with EAGAIN */
@@ -154,5 +156,31 @@ int gj_fast_lookup(call_frame_t *frame, xlator_t *this, loc_t *loc, dict_t *xdat
  * directories now, before JS hears of it. */
 void gj_fast_upcall(void *xl, const uint8_t gfid[16], int gfid_may_be_dir,
                     const uint8_t pargfid[16], const uint8_t oldpargfid[16]);
+
+/* kernel.c: the kernel tier (what a FUSE mount's kernel caches, kept coherent) */
+/* [GF: init] The tier, when this process is a FUSE client mounted with
+ * negative-timeout or entry-timeout > 1 s and nothing above glujs may answer
+ * lookups; else NULL, and the log says why (one line). */
+gj_kernel_t *gj_kernel_new(xlator_t *this);
+void gj_kernel_free(gj_kernel_t *k);
+/* 1 when fop `code` is to pass the tier (generated fops, native/gen/fops.c). */
+int gj_kernel_wants(xlator_t *this, int code);
+/* The fop's names (a, b: its locs; fd: readdirp's) before it goes on: a
+ * cookie for gj_kernel_reply and gj_kernel_done, or NULL. */
+void *gj_kernel_enter(xlator_t *this, int code, loc_t *a, loc_t *b, fd_t *fd);
+/* Before the reply goes up: record what the kernel may keep of it. */
+void gj_kernel_reply(xlator_t *this, void *cookie, int32_t op_ret, int32_t op_errno, gf_dirent_t *entries);
+/* After it went up: invalidate what the reply raced with; frees the cookie. */
+void gj_kernel_done(xlator_t *this, void *cookie);
+/* Make the kernel forget (pargfid, name), or every recorded name under pargfid (name NULL). */
+void gj_kernel_invalidate(xlator_t *this, const uint8_t pargfid[16], const char *name);
+/* Everything recorded (why: for the log). */
+void gj_kernel_invalidate_all(xlator_t *this, const char *why);
+/* An upcall named these directories (null gfids skipped). */
+void gj_kernel_upcall(xlator_t *this, const uint8_t gfid[16], int gfid_may_be_dir,
+                      const uint8_t pargfid[16], const uint8_t oldpargfid[16]);
+/* At most `limit` records (0: the default); the oldest beyond are invalidated. */
+void gj_kernel_limit(xlator_t *this, uint64_t limit);
+void gj_kernel_stats(xlator_t *this, gj_fast_stats_t *out);
 
 #endif

@@ -196,6 +196,7 @@ gj_instance_reload(xlator_t *this, dict_t *options, const char *module)
     gj_sources_mtime(this, &priv->module_mtime);
     gf_log(this->name, GF_LOG_INFO, "reloaded translator module %s (watchdog %lds)", priv->module,
            (long)priv->watchdog_s);
+    gj_kernel_invalidate_all(this, "reload"); /* the new module may answer otherwise */
     if (old)
         gj_instance_retire(this, old, 0);
     return 0;

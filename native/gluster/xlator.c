@@ -16,6 +16,7 @@ free_private(gj_private_t *priv)
 {
     if (!priv)
         return;
+    gj_kernel_free(priv->kernel);
     gj_fast_free(priv->fast);
     GF_FREE(priv->module);
     free(priv->opts_sig);
@@ -66,6 +67,7 @@ gj_init(xlator_t *this)
     priv->timeout_ms = (uint32_t)timeout_s * 1000;
     priv->module = gf_strdup(module);
     priv->fast = gj_fast_new();
+    priv->kernel = gj_kernel_new(this);
     gj_module_mtime(priv->module, &priv->module_mtime);
     if (gj_ops_start(this) != 0)
         goto err;
@@ -170,10 +172,13 @@ gj_notify(xlator_t *this, int32_t event, void *data, ...)
     gj_event_t ev = {0};
     switch (event) {
         case GF_EVENT_CHILD_UP:
+            /* what the kernel holds may have changed unseen while the child was away */
+            gj_kernel_invalidate_all(this, "child up");
             ev.type = GJ_EV_CHILD_UP;
             post_event(this, &ev);
             break;
         case GF_EVENT_CHILD_DOWN:
+            gj_kernel_invalidate_all(this, "child down");
             ev.type = GJ_EV_CHILD_DOWN;
             post_event(this, &ev);
             break;
@@ -182,6 +187,8 @@ gj_notify(xlator_t *this, int32_t event, void *data, ...)
              * graph is never fini'd, so release its environment here, after
              * its fops in flight are through. */
             gj_private_t *priv = this->private;
+            /* the kernel's nodeids belong to the graph that linked them */
+            gj_kernel_invalidate_all(this, "parent down (graph switch)");
             if (priv && !__atomic_exchange_n(&priv->parent_down, 1, __ATOMIC_SEQ_CST) && priv->js) {
                 gj_js_t *js = priv->js;
                 gf_log(this->name, GF_LOG_INFO, "parent down: releasing the JS environment");
@@ -201,9 +208,9 @@ gj_notify(xlator_t *this, int32_t event, void *data, ...)
                 memcpy(ev.pargfid, ci->p_stat.ia_gfid, 16);
                 memcpy(ev.oldpargfid, ci->oldp_stat.ia_gfid, 16);
                 /* a directory, or a type not sent: it may have entries here */
-                gj_fast_upcall(this, ev.gfid,
-                               ci->stat.ia_type == IA_IFDIR || ci->stat.ia_type == IA_INVAL,
-                               ev.pargfid, ev.oldpargfid);
+                int maydir = ci->stat.ia_type == IA_IFDIR || ci->stat.ia_type == IA_INVAL;
+                gj_fast_upcall(this, ev.gfid, maydir, ev.pargfid, ev.oldpargfid);
+                gj_kernel_upcall(this, ev.gfid, maydir, ev.pargfid, ev.oldpargfid);
                 post_event(this, &ev);
             }
             break;

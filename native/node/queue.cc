@@ -96,6 +96,7 @@ void CallJs(Napi::Env napienv, Napi::Function, Instance* inst, Message* m) {
       napi_value argv[5] = {Num(env, ev.type), Gfid(env, ev.gfid), Num(env, ev.flags), Gfid(env, ev.pargfid),
                             Gfid(env, ev.oldpargfid)};
       Call(env, inst, "onEvent", 5, argv);
+      gj_event_delivered(inst->xl, &ev);
       break;
     }
     case Message::kExpired: {
