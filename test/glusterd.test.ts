@@ -560,6 +560,39 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
     }
     await m.unmount();
   });
+
+  test('the kernel tier across graph switches: what the kernel holds through an old graph is forgotten', async () => {
+    // km lets the kernel cache lookups for 600 s; m is a plain mount for the changes
+    const vol = await gd.createVolume('gjk');
+    await vol.set('features.cache-invalidation', 'on');
+    const m = await vol.mount();
+    const km = await vol.mount(['--negative-timeout=600', '--entry-timeout=600']);
+    const gone = (p: string) => errCode(() => fs.statSync(p)) === 'ENOENT';
+    try {
+      await fs.promises.mkdir(path.join(m.dir, 'd'));
+      for (const n of ['plain', 'secret1']) await fs.promises.writeFile(path.join(m.dir, 'd', n), n);
+      assert.ok(!gone(path.join(km.dir, 'd'))); // the kernel knows d by the first graph's inode now
+      const sw0 = switches(km);
+      const r = await glujs(['filter', 'install', '--volume', 'gjk', '--module', example('hide.ts'), '--option', 'prefix=secret', ...filterArgs(), ...typeArgs()], { env: gd.env });
+      assert.equal(r.code, 0, r.err + r.out);
+      await until(() => (gone(path.join(km.dir, 'd', 'secret0')), switches(km) > sw0), 20000, 'km to switch to the graph with glujs');
+      assert.match(km.logText(), /\d+-gjk-glujs: kernel tier on/);
+      // through the new graph: hidden, and a miss; the kernel holds both, under d's old nodeid
+      assert.ok(gone(path.join(km.dir, 'd', 'secret1')) && gone(path.join(km.dir, 'd', 'secret1')), 'secret1 hidden');
+      assert.ok(gone(path.join(km.dir, 'd', 'later')) && gone(path.join(km.dir, 'd', 'later')));
+      await fs.promises.writeFile(path.join(m.dir, 'd', 'later'), 'x');
+      await until(() => !gone(path.join(km.dir, 'd', 'later')), 1000, "the other mount's create to be seen through the new graph (upcall)");
+      const sw1 = switches(km);
+      const u = await glujs(['filter', 'uninstall', '--volume', 'gjk', ...filterArgs()], { env: gd.env });
+      assert.equal(u.code, 0, u.err + u.out);
+      await until(() => (gone(path.join(km.dir, 'd', 'secret0')), switches(km) > sw1), 20000, 'km to switch back to a graph without glujs');
+      await until(() => !gone(path.join(km.dir, 'd', 'secret1')), 2000, 'secret1 to reappear: the old graph invalidated what it had answered');
+      assert.match(km.logText(), /gjk-glujs: kernel tier: parent down \(graph switch\): invalidating the \d+ names/);
+    } finally {
+      await km.unmount();
+      await m.unmount();
+    }
+  });
 });
 
 /** The load loop (a separate process, so the test's own loop stays free): write, read back,

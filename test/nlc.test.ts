@@ -16,6 +16,9 @@ const missing = (p: string) => errCode(() => fs.lstatSync(p)) === 'ENOENT';
  * which may land a moment after the change's reply: allow it 1 s (the cache's
  * timeout is 600 s, so only the upcall can make this pass). */
 const seenSoon = (p: string): Promise<boolean> => until(() => exists(p), 1000, p).then(() => true, () => false);
+const goneSoon = (p: string): Promise<boolean> => until(() => missing(p), 1000, p).then(() => true, () => false);
+/** FUSE mount options that let the kernel cache lookups (the kernel tier). */
+const KERNEL_TIER = ['--negative-timeout=600', '--entry-timeout=600'];
 
 /** Counters of the nlc instance in client i's statedump (the runtime publishes them every second). */
 async function counters(v: Volume, i: number): Promise<Record<string, number>> {
@@ -28,12 +31,16 @@ async function counters(v: Volume, i: number): Promise<Record<string, number>> {
 // The third run puts a glujs pass-through on the brick, above locks and upcall
 // (where `user.xlator.glujs io-threads` puts it): upcall must still reach the
 // clients, so its winds must carry the client's identity.
-for (const [fast, onBrick] of [['on', false], ['off', false], ['on', true]] as const) {
-  const where = onBrick ? ', with a glujs pass-through on the brick above upcall' : '';
+// The fourth mounts both clients with the kernel tier: the kernel answers
+// repeat lookups itself, for 600 s, and glujs makes it forget what changed.
+for (const [fast, onBrick, kernel] of [['on', false, false], ['off', false, false], ['on', true, false], ['on', false, true]] as const) {
+  const where = (onBrick ? ', with a glujs pass-through on the brick above upcall' : '') +
+    (kernel ? ', the kernel tier on (negative-timeout=600, entry-timeout=600)' : '');
   test(`nl-cache.t rebuilt: two clients, upcall on, fast path ${fast}${where}`, async (t) => {
     const v = await withVolume(t, {
       upcall: true, mounts: 2, client: [nlc({ fast, timeout: 600 })],
       brick: onBrick ? [glujs('js-brick', fixture('await-all.ts'))] : [],
+      ...(kernel ? { mountOptions: KERNEL_TIER } : {}),
     });
     const [M0, M1] = v.mounts;
     const m0 = (p: string) => path.join(M0, p), m1 = (p: string) => path.join(M1, p);
@@ -99,6 +106,29 @@ for (const [fast, onBrick] of [['on', false], ['off', false], ['on', true]] as c
     assert.ok(await seenSoon(m1('dir/renamed')), 'rename destination seen by the other client');
     assert.ok(missing(m1('dir/orig')));
 
+    if (kernel) {
+      // names the other client holds as found: an unlink, and a rename over one
+      fs.writeFileSync(m0('dir/held'), 'a');
+      fs.writeFileSync(m0('dir/over'), 'b');
+      assert.ok(exists(m1('dir/held')) && exists(m1('dir/over')));
+      const ino = fs.statSync(m1('dir/over')).ino;
+      fs.rmSync(m0('dir/held'));
+      assert.ok(await goneSoon(m1('dir/held')), 'unlink of a held name seen by the other client');
+      fs.renameSync(m0('dir/renamed'), m0('dir/over'));
+      assert.ok(await goneSoon(m1('dir/renamed')), 'rename source seen gone by the other client');
+      assert.ok(await until(() => fs.statSync(m1('dir/over')).ino !== ino, 1000, 'rename over').then(() => true, () => false),
+        'rename over a held name: the other client sees the new inode');
+      // and the kernel did answer: 200 stats of a missing name it holds never reach glusterfs
+      assert.ok(missing(m0('dir/never')));
+      const before = await counters(v, 0);
+      for (let i = 0; i < 200; i++) missing(m0('dir/never'));
+      const after = await counters(v, 0);
+      assert.equal(after.fast_kernel_tier, 3, 'both tiers on');
+      assert.ok(after.fast_hits + after.hits - before.fast_hits - before.hits < 5,
+        `the kernel answered the repeats (glujs saw ${after.fast_hits + after.hits - before.fast_hits - before.hits})`);
+      assert.ok(after.fast_kernel_invalidations > 0, `kernel invalidations ${after.fast_kernel_invalidations}`);
+    }
+
     // the cache did work: hits were served without a round trip
     const c = await counters(v, 0);
     assert.ok(c.hits > 0, `hits ${c.hits}`);
@@ -151,15 +181,16 @@ test('without upcall, a stale ENOENT lasts at most the timeout', async (t) => {
   assert.ok(Date.now() - t0 <= 3000);
 });
 
-test('randomized: every stat through the NLC mount agrees with the brick', async (t) => {
+// The kernel's own positive dentry cache (entry-timeout 1 s) would answer some
+// stats before they reach GlusterFS: the first run turns it off to compare nlc
+// alone; the second turns the kernel tier on, where the kernel answers most.
+for (const kernel of [false, true]) test(`randomized: every stat through the NLC mount agrees with the brick${kernel ? ', the kernel tier on' : ''}`, async (t) => {
   const seed = Number(process.env.GLUJS_SEED ?? Date.now() % 1_000_000);
   const rand = seededRandom(seed);
   const pick = <T>(a: T[]) => a[Math.floor(rand() * a.length)];
-  // The kernel's own positive dentry cache (entry-timeout 1 s) would answer
-  // some stats before they reach GlusterFS: turn it off to compare nlc alone.
   const v = await withVolume(t, {
     upcall: true, mounts: 2, client: [nlc({ timeout: 600 })],
-    mountOptions: ['--entry-timeout=0', '--attribute-timeout=0', '--negative-timeout=0'],
+    mountOptions: kernel ? KERNEL_TIER : ['--entry-timeout=0', '--attribute-timeout=0', '--negative-timeout=0'],
   });
   const [A, B] = v.mounts;
   const dirs = ['d0', 'd1', 'd2', 'd0/s0', 'd1/s1'];
@@ -198,5 +229,7 @@ test('randomized: every stat through the NLC mount agrees with the brick', async
   }
   t.diagnostic(`seed ${seed}: ${checks} stats agreed with the brick`);
   const c = await counters(v, 0);
-  assert.ok(c.hits > 0, `the cache answered ${c.hits} lookups`);
+  if (kernel) assert.ok(c.fast_kernel_recorded > 0 && c.fast_kernel_invalidations > 0,
+    `kernel tier: ${c.fast_kernel_recorded} names recorded, ${c.fast_kernel_invalidations} invalidated`);
+  else assert.ok(c.hits > 0, `the cache answered ${c.hits} lookups`);
 });
