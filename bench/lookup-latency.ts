@@ -2,6 +2,8 @@
 // LOOKUP), in one run with the configurations interleaved round by round:
 //   A  no glujs                          C  JS lookup handler that forwards (reply bypasses JS)
 //   B  JS lookup handler that winds      D  glujs loaded, no lookup handler (must equal A)
+//   B0 as B, with option spin 0 (the JS thread sleeps as soon as it is idle)
+// Also: the client process's CPU per lookup and when idle (what the spin costs).
 // Also: client RSS after the run and the start-up cost (startVolume wall time and
 // the client log's "Started running" -> "switched to graph" span), medians over fresh starts.
 //
@@ -14,8 +16,8 @@ import { startVolume, type Volume, type XlatorSpec } from '../lib/testing';
 
 const ROOT = path.resolve(__dirname, '..', '..'); // run from dist/bench
 const moduleFile = (name: string) => path.join(ROOT, 'bench', 'modules', name);
-const glujs = (name: string, file: string): XlatorSpec =>
-  ({ name, type: 'features/glujs', options: { module: moduleFile(file) } });
+const glujs = (name: string, file: string, options: Record<string, string | number> = {}): XlatorSpec =>
+  ({ name, type: process.env.GLUJS_TYPE || 'features/glujs', options: { module: moduleFile(file), ...options } });
 
 interface Config { id: string; what: string; client: XlatorSpec[]; }
 const CONFIGS: Config[] = [
@@ -23,7 +25,14 @@ const CONFIGS: Config[] = [
   { id: 'B', what: 'glujs, JS `lookup` winds (`op.wind()`)', client: [glujs('lookup-wind', 'lookup-wind.ts')] },
   { id: 'C', what: 'glujs, JS `lookup` forwards (`op.forward()`)', client: [glujs('lookup-forward', 'lookup-forward.ts')] },
   { id: 'D', what: 'glujs, no `lookup` handler', client: [glujs('no-lookup', 'no-lookup.ts')] },
+  { id: 'B0', what: 'as B, option `spin 0`', client: [glujs('lookup-wind', 'lookup-wind.ts', { spin: 0 })] },
 ];
+/** CPU time (user + system) of process pid so far, ms. */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+}
 
 class UsageError extends Error {}
 function parseArgs(argv: string[]) {
@@ -126,18 +135,26 @@ async function main(): Promise<void> {
 
     // 3. Rounds: every config once per round, order rotated each round.
     const rounds = new Map<string, RoundStats[]>(CONFIGS.map((c) => [c.id, []]));
+    const cpuPerCall = new Map<string, number[]>(CONFIGS.map((c) => [c.id, []]));
     for (let r = 0; r < opt.rounds; r++) {
       const order = CONFIGS.map((_, i) => CONFIGS[(i + r) % CONFIGS.length]);
       for (const c of order) {
         const mnt = volumes.get(c.id)!.mount;
         const names = Array.from({ length: opt.calls }, (_, i) => path.join(mnt, 'sub', `r${r}-missing-${i}`));
+        const pid = volumes.get(c.id)!.clientPids[0], c0 = cpuMs(pid);
         rounds.get(c.id)!.push(measure(names));
+        cpuPerCall.get(c.id)!.push(((cpuMs(pid) - c0) * 1000) / opt.calls);
       }
       log(`round ${r + 1}/${opt.rounds}: ` + CONFIGS.map((c) => `${c.id} p50 ${f1(rounds.get(c.id)![r].p50)}`).join(', ') + ' µs');
     }
 
     // 4. Memory and threads of each client after the run.
     const mem = new Map(CONFIGS.map((c) => [c.id, procStatus(volumes.get(c.id)!.clientPids[0])]));
+    // 4b. Idle CPU: 1 s after the last round, each client's CPU over 5 s, % of one core.
+    await new Promise((r) => setTimeout(r, 1000));
+    const idle0 = new Map(CONFIGS.map((c) => [c.id, cpuMs(volumes.get(c.id)!.clientPids[0])]));
+    await new Promise((r) => setTimeout(r, 5000));
+    const idlePct = new Map(CONFIGS.map((c) => [c.id, ((cpuMs(volumes.get(c.id)!.clientPids[0]) - idle0.get(c.id)!) / 5000) * 100]));
 
     // 5. Report.
     const agg = new Map(CONFIGS.map((c) => {
@@ -173,6 +190,14 @@ async function main(): Promise<void> {
       '',
       `Ratios of the p50s: B/A ${f2(agg.get('B')!.p50 / a.p50)}, C/A ${f2(agg.get('C')!.p50 / a.p50)}, D/A ${f2(agg.get('D')!.p50 / a.p50)}` +
         ` (added p50: B +${f1(agg.get('B')!.p50 - a.p50)} µs, C +${f1(agg.get('C')!.p50 - a.p50)} µs, D ${agg.get('D')!.p50 - a.p50 >= 0 ? '+' : ''}${f1(agg.get('D')!.p50 - a.p50)} µs).`,
+      '',
+      `Added p50 over A, as B with the default spin and as B0 with \`spin 0\`: B +${f1(agg.get('B')!.p50 - a.p50)} µs, B0 +${f1(agg.get('B0')!.p50 - a.p50)} µs.`,
+      '',
+      'CPU of the client process (user + system, from /proc/PID/stat, 10 ms ticks): per lookup during the rounds (median over rounds), and idle (5 s, 1 s after the last round):',
+      '',
+      '| config | CPU µs / lookup | CPU µs / lookup - A | idle CPU % of a core |',
+      '|---|---:|---:|---:|',
+      ...CONFIGS.map((c) => `| ${c.id} | ${f1(median(cpuPerCall.get(c.id)!))} | ${f1(median(cpuPerCall.get(c.id)!) - median(cpuPerCall.get('A')!))} | ${f2(idlePct.get(c.id)!)} |`),
       '',
       `Per-round p50 (µs), to judge the noise:`,
       '',

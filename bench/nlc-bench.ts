@@ -71,14 +71,18 @@ function requests(): number[] {
 const REQUESTS = requests();
 
 // ---------------------------------------------------------------- configurations
-interface Config { id: string; what: string; client: XlatorSpec[]; direct?: boolean; glujs?: boolean; }
+interface Config { id: string; what: string; client: XlatorSpec[]; direct?: boolean; glujs?: boolean; mountOptions?: string[]; }
+const GLUJS_TYPE = process.env.GLUJS_TYPE || 'features/glujs'; // env: a development build beside the installed one
 const glujsNlc = (fast: boolean): XlatorSpec =>
-  ({ name: 'nlc', type: 'features/glujs', options: { module: NLC_TS, fast: fast ? 'on' : 'off', timeout: 60 } });
+  ({ name: 'nlc', type: GLUJS_TYPE, options: { module: NLC_TS, fast: fast ? 'on' : 'off', timeout: 60 } });
+/** The kernel tier's mount options: the kernel answers repeat lookups itself, glujs keeps them coherent. */
+const KERNEL_TIER = ['--negative-timeout=600', '--entry-timeout=600'];
 const CONFIGS: Config[] = [
   { id: 'none', what: 'no cache (protocol/client only)', client: [] },
   { id: 'nl-cache', what: 'performance/nl-cache (nl-cache-timeout 60, other options default)', client: [{ name: 'nl-cache', type: 'performance/nl-cache', options: { 'nl-cache-timeout': 60 } }] },
   { id: 'glujs-nlc', what: 'features/glujs examples/nlc.ts, fast on', client: [glujsNlc(true)], glujs: true },
   { id: 'glujs-nlc-nofast', what: 'features/glujs examples/nlc.ts, fast off', client: [glujsNlc(false)], glujs: true },
+  { id: 'glujs-nlc-kernel', what: 'features/glujs examples/nlc.ts, fast on, the kernel tier: mounted with negative-timeout=600, entry-timeout=600', client: [glujsNlc(true)], glujs: true, mountOptions: KERNEL_TIER },
 ];
 const NONE_DIRECT: Config = { id: 'none-direct', what: 'no cache, client connected straight to the brick (no proxy)', client: [], direct: true };
 
@@ -230,6 +234,23 @@ function runRequests(mount: string, variant: 'full' | 'stat'): { all: Timing; ph
   return { all: timing(lat, totalMs), phase: timing(latStat, latStat.reduce((a, b) => a + b, 0)) };
 }
 
+/** The latency of a stat of a name that is missing and was missed before (a negative hit, for a
+ * cache), µs: 10 such names (f001.php under inc0..inc9 but its own directory), twice each to
+ * warm, then 500 stats. */
+function negativeHits(mount: string): { p50: number; p90: number } {
+  const names = Array.from({ length: N_DIRS }, (_, d) => d).filter((d) => d !== dirOf(1)).map((d) => path.join(mount, 'app', `inc${d}`, fileName(1)));
+  const opt = { throwIfNoEntry: false } as const;
+  for (const n of [...names, ...names]) if (fs.statSync(n, opt)) throw new Error(`${n} exists`);
+  const lat = new Float64Array(500);
+  for (let i = 0; i < lat.length; i++) {
+    const t0 = process.hrtime.bigint();
+    if (fs.statSync(names[i % names.length], opt)) throw new Error(`${names[i % names.length]} exists`);
+    lat[i] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  lat.sort();
+  return { p50: pct(lat, 50), p90: pct(lat, 90) };
+}
+
 // ---------------------------------------------------------------- PHP
 const phpBin = (() => { try { return execFileSync('sh', ['-c', 'command -v php'], { encoding: 'utf8' }).trim(); } catch { return ''; } })();
 function phpScript(n: number): string {
@@ -258,6 +279,7 @@ interface CfgResult {
   coldFresh?: RunResult;
   runs: Record<Variant, RunResult[]>; // index = round
   php: { ms: number; lookups: number; mix: FopCounts }[];
+  negHit: { p50: number; p90: number }[]; // µs, one per round
   proxyStats?: Record<string, number>;
   skipped?: string;
 }
@@ -275,7 +297,7 @@ async function setUp(mount: string): Promise<void> {
 async function phase(rtt: number, opt: Opts, php: { script: string; expect: string } | undefined): Promise<Phase> {
   const cfgs = [...(rtt === 0 ? [NONE_DIRECT] : []), ...CONFIGS];
   const vols = new Map<string, { v: Volume; proxy?: Proxy }>();
-  const results: CfgResult[] = cfgs.map((cfg) => ({ cfg, runs: { full: [], stat: [], phase: [] }, php: [] }));
+  const results: CfgResult[] = cfgs.map((cfg) => ({ cfg, runs: { full: [], stat: [], phase: [] }, php: [], negHit: [] }));
   try {
     // Volumes: one per configuration, each client through its own proxy child.
     for (const res of results) {
@@ -286,7 +308,7 @@ async function phase(rtt: number, opt: Opts, php: { script: string; expect: stri
         // Mount 0: set-up and every run. Mount 1 (same client graph, idle until then): one cold
         // run at the end of the phase, a client that saw neither the set-up nor any lookup.
         const v = await startVolume({
-          client: c.client, upcall: true, mounts: 2,
+          client: c.client, upcall: true, mounts: 2, mountOptions: c.mountOptions,
           proxyPort: c.direct ? undefined : (brickPort) => (proxy = startProxySync(brickPort, rtt / 2)).port,
         });
         vols.set(c.id, { v, proxy });
@@ -344,6 +366,7 @@ async function phase(rtt: number, opt: Opts, php: { script: string; expect: stri
           res.php.push({ ms, lookups: m.lookups / opt.phpIncludes, mix: m.mix });
         }
       }
+      for (const res of order) res.negHit.push(negativeHits(vols.get(res.cfg.id)!.v.mount));
       loads.push(load1());
       log(`[rtt ${rtt}] round ${round + 1}/${opt.runs} (${f1((Date.now() - T0) / 1000)} s, load ${loads[loads.length - 1]}): ` + active.map((res) => {
         const x = res.runs.full[round];
@@ -389,8 +412,22 @@ function report(opt: Opts, phases: Phase[], calib: Calib[], meta: Record<string,
   L.push('# Negative-lookup caches on the PHP include-path workload', '');
   // Summary
   L.push('## Summary', '');
-  const g = 'glujs-nlc';
+  const g = 'glujs-nlc', k = 'glujs-nlc-kernel';
   const haveG = phases.some((ph) => find(ph, g));
+  const negP50 = (ph: Phase, id: string) => { const r = find(ph, id); return r && r.negHit.length ? median(r.negHit.map((x) => x.p50)) : NaN; };
+  const phpMs = (ph: Phase, id: string) => { const r = find(ph, id); return r && r.php.length ? median(r.php.map((x) => x.ms)) : NaN; };
+  if (phases.some((ph) => find(ph, k))) {
+    L.push(`- **The kernel tier** (${k}: the NLC on a mount with negative-timeout=600, entry-timeout=600; the kernel answers repeat lookups itself, glujs keeps it coherent) vs GlusterFS nl-cache (ratio < 1: glujs faster):`);
+    for (const ph of phases) {
+      L.push(`  - ${rttLabel(ph.rtt)}: include-path mean per resolution ${f2(ratio(agg(ph, k)?.avg, agg(ph, 'nl-cache')?.avg))} ` +
+        `(${f3(agg(ph, k)?.avg ?? NaN)} vs ${f3(agg(ph, 'nl-cache')?.avg ?? NaN)} ms), stat phase ${f2(ratio(agg(ph, k, 'phase')?.avg, agg(ph, 'nl-cache', 'phase')?.avg))}` +
+        (opt.statOnly ? `, stat-only ${f2(ratio(agg(ph, k, 'stat')?.avg, agg(ph, 'nl-cache', 'stat')?.avg))}` : '') +
+        (opt.php && phpBin ? `, php-cli ${f2(ratio(phpMs(ph, k), phpMs(ph, 'nl-cache')))}` : '') +
+        `; negative-hit p50 ${f2(ratio(negP50(ph, k), negP50(ph, 'nl-cache')))} (${f1(negP50(ph, k))} vs ${f1(negP50(ph, 'nl-cache'))} µs)` +
+        `; brick LOOKUPs per resolution ${f2(agg(ph, k)?.lookups ?? NaN)} vs ${f2(agg(ph, 'nl-cache')?.lookups ?? NaN)}` +
+        `; fast off (glujs-nlc-nofast) ${f2(ratio(agg(ph, 'glujs-nlc-nofast')?.avg, agg(ph, 'nl-cache')?.avg))}.`);
+    }
+  }
   if (haveG) {
     L.push(`- ${g} vs GlusterFS nl-cache, mean time per include resolution (ratio < 1: glujs faster): ` +
       phases.map((ph) => {
@@ -440,7 +477,7 @@ function report(opt: Opts, phases: Phase[], calib: Calib[], meta: Record<string,
   for (const [k, v] of Object.entries(meta)) L.push(`- ${k}: ${v}`);
   L.push(`- workload: ${N_DIRS} include directories \`/app/inc0\`..\`/app/inc9\` (below the volume root), ${N_FILES} files \`f000.php\`..\`f099.php\`, file i only in \`inc((7·i) mod 10)\` (10 per directory), created through each configuration's own mount; ${N_REQUESTS} requests from mulberry32(${SEED}): 80% to the ${N_HOT} hot files f000..f009 (one in each directory, so a hot request costs 0..9 misses), 20% uniform over all ${N_FILES}. Average misses per request: ${f2(REQUESTS.reduce((a, i) => a + dirOf(i), 0) / REQUESTS.length)}.`);
   L.push(`- a resolution: \`fs.statSync\` (throwIfNoEntry: false) of \`inc0/<f>\`, \`inc1/<f>\`, ... until one exists, then \`openSync\`, \`readSync\`, \`closeSync\` (full variant). Timed with \`process.hrtime\`: the whole resolution, and its stat phase (until the successful stat). ${opt.statOnly ? 'Separate stat-only runs (stop at the successful stat) were made too.' : 'Separate stat-only runs are opt-in (`--stat-only`, about 2 minutes more); the stat phase of the full runs stands in for them.'} Every answer is checked (found in the right directory, right size) after the run.`);
-  L.push(`- one brick (posix, locks, upcall with cache-invalidation on, io-threads, io-stats, server) and one FUSE mount (GlusterFS defaults: entry/attribute timeout 1 s, negative timeout 0) per configuration and RTT; the same brick graph for every configuration. Client graphs: \`none\` = protocol/client only; \`nl-cache\` = performance/nl-cache over it; \`glujs-nlc*\` = features/glujs running \`examples/nlc.ts\` (options \`fast on|off\`, \`timeout 60\`, default \`limit\`).`);
+  L.push(`- one brick (posix, locks, upcall with cache-invalidation on, io-threads, io-stats, server) and one FUSE mount (GlusterFS defaults: entry/attribute timeout 1 s, negative timeout 0) per configuration and RTT; the same brick graph for every configuration. Client graphs: \`none\` = protocol/client only; \`nl-cache\` = performance/nl-cache over it; \`glujs-nlc*\` = features/glujs running \`examples/nlc.ts\` (options \`fast on|off\`, \`timeout 60\`, default \`limit\`). \`glujs-nlc-kernel\` alone is mounted with \`--negative-timeout=600 --entry-timeout=600\` (the kernel tier); nl-cache cannot be: nothing would make the kernel forget what it cached, and it would serve stale names for 10 minutes.`);
   L.push(`- each client connects through its own \`bench/delay-proxy.js\` child process (delay RTT/2 each way), also at RTT 0 (delay 0: plain forwarding); \`none-direct\` (RTT 0 only) connects straight to the brick, to show the proxy's own cost.`);
   L.push(`- a round = one full-variant run of every configuration${opt.statOnly ? ', then one stat-only run of each' : ''}${opt.php && phpBin ? ', then one PHP run of each' : ''} (so between two runs on one mount every other configuration runs once); configuration order rotated every round; ${opt.runs} rounds after one cold run. Each statistic is the median over the runs of that run's statistic; "runs spread" is the min..max of the per-run means. Brick LOOKUPs come from the brick's io-stats \`io-stats.cumulative.LOOKUP\` count (statedump before and after every run), divided by ${N_REQUESTS}.`);
   L.push(`- caches are warm after the cold run; both are configured to expire entries after 60 s, but only glujs nlc does so more than once (see "Reading the numbers").`);
@@ -499,6 +536,16 @@ function report(opt: Opts, phases: Phase[], calib: Calib[], meta: Record<string,
     table(ph, 'phase');
     if (opt.statOnly) { L.push(`Stat-only variant (separate runs that stop at the successful stat), ms per resolution, ${opt.runs} runs:`, ''); table(ph, 'stat'); }
   }
+
+  // Negative hits
+  L.push('## Negative hits', '');
+  L.push(`The latency of one \`fs.statSync\` of a name that is missing and was missed just before (10 such names, each stat'ed twice to warm, then 500 stats; once per round), µs, median over the rounds of each round's percentile. With the kernel tier the kernel answers it from its dentry cache; with nl-cache or glujs's fast path it is one FUSE round trip to the client process.`, '');
+  L.push('| RTT ms | config | p50 µs | p90 µs | p50 / nl-cache |', '|---:|---|---:|---:|---:|');
+  for (const ph of phases) for (const r of ph.results) if (!r.skipped && r.negHit.length) {
+    const p50 = median(r.negHit.map((x) => x.p50));
+    L.push(`| ${ph.rtt} | ${r.cfg.id} | ${f1(p50)} | ${f1(median(r.negHit.map((x) => x.p90)))} | ${f2(ratio(p50, negP50(ph, 'nl-cache')))} |`);
+  }
+  L.push('');
 
   // Cold
   L.push('## Cold first run', '');

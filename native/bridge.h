@@ -262,6 +262,7 @@ typedef struct {
     const char *const *keys, *const *vals; /* every volfile option */
     uint32_t watchdog_ms; /* a synchronous JS run longer than this is terminated */
     uint32_t heap_limit_mb; /* V8 old-space limit (process-wide: the first instance sets it) */
+    uint32_t spin_us;     /* the JS thread stays awake this long after its last message */
     const void *handoff;  /* state from the instance this one replaces (v8 serialized), or NULL */
     size_t handoff_len;
 } gj_js_config_t;

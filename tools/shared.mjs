@@ -27,6 +27,7 @@ export const OPTIONS = [
   { name: 'max-pending', native: true },
   { name: 'heap-limit', native: true },
   { name: 'watch', native: true },
+  { name: 'spin', native: true },
   { name: 'upcall-bricks', native: false },
 ];
 

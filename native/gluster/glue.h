@@ -48,6 +48,7 @@ typedef struct {
     unsigned char handled[GJ_FOP_MAX]; /* fops the module has handlers for */
     unsigned char events[GJ_EV_MAX];           /* notify/cbk events it has handlers for */
     uint32_t timeout_ms;               /* handler-timeout; 0 = none */
+    uint32_t spin_us;                  /* option spin */
     char *module;
 
     /* ops handed to JS and not yet completed, oldest first (for the timeout) */

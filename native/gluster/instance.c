@@ -63,6 +63,7 @@ gj_instance_start(xlator_t *this, dict_t *options, const char *module, unsigned 
     cfg = (gj_js_config_t){.name = this->name, .module = module, .runtime = runtime,
                            .nopts = o.n, .keys = o.keys, .vals = o.vals,
                            .watchdog_ms = (uint32_t)priv->watchdog_s * 1000,
+                           .spin_us = priv->spin_us,
                            .heap_limit_mb = (uint32_t)(priv->heap_limit >> 20),
                            .handoff = handoff, .handoff_len = handoff_len};
     js = gj_js_start(this, &cfg, handled, events, err, errlen);

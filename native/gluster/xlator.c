@@ -59,6 +59,7 @@ gj_init(xlator_t *this)
     GF_OPTION_INIT(GJ_OPT_WATCH, priv->watch, bool, err);
     GF_OPTION_INIT(GJ_OPT_HEAP_LIMIT, priv->heap_limit, size_uint64, err);
     GF_OPTION_INIT(GJ_OPT_MAX_PENDING, priv->max_pending, uint64, err);
+    GF_OPTION_INIT(GJ_OPT_SPIN, priv->spin_us, uint32, err);
     if (!module || !*module) {
         gf_log(this->name, GF_LOG_ERROR,
                "option module is required: the path of the translator module (.ts, .mjs or .js)");
@@ -124,8 +125,9 @@ gj_reconfigure(xlator_t *this, dict_t *options)
     int ret = 0;
     GF_OPTION_RECONF(GJ_OPT_HANDLER_TIMEOUT, timeout_s, options, time, out);
     GF_OPTION_RECONF(GJ_OPT_MAX_PENDING, priv->max_pending, options, uint64, out);
-    /* an instance takes its watchdog at start: a change reloads (the signature) */
+    /* an instance takes its watchdog and spin at start: a change reloads (the signature) */
     GF_OPTION_RECONF(GJ_OPT_WATCHDOG, priv->watchdog_s, options, time, out);
+    GF_OPTION_RECONF(GJ_OPT_SPIN, priv->spin_us, options, uint32, out);
     gj_ops_set_timeout(this, (uint32_t)timeout_s * 1000);
     GF_OPTION_RECONF(GJ_OPT_MODULE, module, options, path, out);
     if (!module || !*module) {
@@ -366,6 +368,14 @@ static struct volume_options gj_options[] = {
      .max = 16ULL * 1024 * 1024 * 1024,
      .description = "V8 heap limit. An environment that reaches it is restarted, the daemon "
                     "lives on. Process-wide: the first glujs instance of a process sets it."},
+    {.key = {GJ_OPT_SPIN},
+     .type = GF_OPTION_TYPE_INT,
+     .default_value = "250",
+     .min = 0,
+     .max = 100000,
+     .description = "Microseconds the JS thread stays awake (polling, yielding the core) after its last "
+                    "fop, reply or event, so that the next one needs no wake-up (0: sleep at once). "
+                    "An idle daemon sleeps."},
     {.key = {GJ_OPT_WATCH},
      .type = GF_OPTION_TYPE_BOOL,
      .default_value = "off",

@@ -180,6 +180,7 @@ bool RunEnvironment(Instance* inst) {
     heartbeat.data = inst;
     uv_timer_start(&heartbeat, Heartbeat, 100, 100);
     uv_unref(reinterpret_cast<uv_handle_t*>(&heartbeat));
+    SpinStart(inst, setup->event_loop());
     inst->last_tick_ms = gj_now_ms();
     // node::Stop during LoadEnvironment aborts the process (a CHECK in the
     // builtin loader): a stop that comes meanwhile (daemon exit, fini) waits
@@ -222,6 +223,7 @@ bool RunEnvironment(Instance* inst) {
     inst->last_tick_ms = 0;
     uv_timer_stop(&heartbeat);
     uv_close(reinterpret_cast<uv_handle_t*>(&heartbeat), nullptr);
+    SpinStop(inst);
     uv_run(setup->event_loop(), UV_RUN_NOWAIT);  // let the close complete
   }
   ReleaseAll(inst);
@@ -342,6 +344,7 @@ gj_js_t* gj_js_start(void* xl, const gj_js_config_t* cfg, unsigned char handled[
   inst->module = cfg->module;
   inst->runtime = cfg->runtime;
   inst->watchdog_ms = cfg->watchdog_ms;
+  inst->spin_us = cfg->spin_us;
   inst->heap_limit_mb = cfg->heap_limit_mb ? cfg->heap_limit_mb : 512;
   for (int i = 0; i < cfg->nopts; i++) inst->options.emplace_back(cfg->keys[i], cfg->vals[i]);
   if (cfg->handoff) inst->handoff_in.assign(static_cast<const char*>(cfg->handoff), cfg->handoff_len);

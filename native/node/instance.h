@@ -3,6 +3,7 @@
 #pragma once
 
 #include <node.h>
+#include <uv.h>
 #undef NAPI_VERSION
 #define NAPI_VERSION 8
 #include <napi.h>
@@ -128,10 +129,18 @@ struct Instance {
   std::atomic<uint64_t> last_tick_ms{0};  // watchdog: the event loop's last heartbeat
   std::atomic<bool> loading_js{false};  // in LoadEnvironment (set under mu): node::Stop must wait
   uint64_t restarts = 0;
+  // Awake for a while after each message (queue.cc KeepAwake): the loop polls
+  // instead of sleeping, so the next fop or reply needs no wake-up.
+  uv_idle_t spin{};
+  bool spin_ready = false, spin_on = false;
+  uint64_t spin_until_ns = 0;
+  uint32_t spin_us = 0;
 };
 
 napi_value InitBinding(napi_env env, napi_value exports);  // binding.cc
 void ReleaseAll(Instance* inst);                            // queue.cc: drop JS-held records
+void SpinStart(Instance* inst, uv_loop_t* loop);            // queue.cc: the awake window's idle handle
+void SpinStop(Instance* inst);
 void ResumeHeld(Instance* inst);                            // queue.cc: post the ops held for a restart (mu held)
 void JoinThread(Instance* inst);                            // embed.cc: wait for its JS thread (not from it)
 
