@@ -236,7 +236,15 @@ export interface FastPath {
    * ttlMs 0 turns the rule off. Invalidation stays JS's, as above.
    */
   learn(ttlMs: number, maxNames?: number): void;
-  /** Counters of the native table. */
+  /**
+   * Counters of the native table, and of the kernel tier (`kernel_*`). The
+   * kernel tier needs nothing from JS: on a FUSE mount with negative-timeout
+   * (or entry-timeout above 1 s) the kernel answers repeat lookups itself,
+   * and glujs records every name the kernel may hold because a reply passed
+   * up through this xlator, and makes the kernel forget it on upcall,
+   * `invalidate()`, child down/up, reload, graph switch, and past the learn
+   * rule's `maxNames` and `ttlMs`. `invalidate()` is how JS asks for it.
+   */
   stats(): FastStats;
 }
 

@@ -87,3 +87,19 @@ test('refusal: below another translator, in a brick, and on a default mount the 
   const plain = await withVolume(t, { client: [glujs('nlc', example('nlc.ts'))] });
   assert.match(plain.log(0), /0-nlc: kernel tier off: the mount caches lookups only as GlusterFS does by default \(negative-timeout=0, entry-timeout=1 s\)/);
 });
+
+test('without upcall, what the kernel holds lasts at most the NLC timeout, not the negative-timeout', async (t) => {
+  const v = await withVolume(t, { upcall: false, mounts: 2, client: [glujs('nlc', example('nlc.ts'), { timeout: 2 })], mountOptions: KERNEL_TIER });
+  const [A, B] = v.mounts;
+  fs.mkdirSync(path.join(A, 'd'));
+  const a = path.join(A, 'd', 'late');
+  assert.ok(missing(a));
+  assert.ok(missing(a));
+  fs.writeFileSync(path.join(B, 'd', 'late'), 'made by B');
+  assert.ok(missing(a), 'A still has the stale miss (no upcall): the kernel holds it');
+  const t0 = Date.now();
+  while (missing(a)) {
+    assert.ok(Date.now() - t0 < 4000, 'stale for longer than timeout + 2 s');
+    await sleep(50);
+  }
+});

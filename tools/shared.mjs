@@ -43,6 +43,6 @@ export const FAST_COUNTERS = [
   ['kernel_recorded', 'names recorded since start'],
   ['kernel_invalidations', 'FUSE_NOTIFY_INVAL_ENTRY notifications the kernel applied'],
   ['kernel_not_held', 'notifications for names the kernel no longer held'],
-  ['kernel_evicted', 'records forgotten (and invalidated) beyond the limit'],
+  ['kernel_evicted', 'records forgotten (and invalidated first) beyond the limit or past the learn rule\'s ttl'],
   ['kernel_queued', 'notifications waiting for the notifier thread'],
 ];

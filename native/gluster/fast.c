@@ -314,7 +314,9 @@ gj_fast_learn(void *xl, uint32_t ttl_ms, uint64_t max_names)
         return;
     f->max_names = max_names ? max_names : MAX_NAMES;
     __atomic_store_n(&f->learn_ttl_ms, ttl_ms, __ATOMIC_RELEASE);
-    gj_kernel_limit(xl, max_names); /* the same bound for what the kernel holds */
+    /* the same bounds for what the kernel holds: a name the kernel keeps is
+     * asked again after ttl_ms, as the table's own entries would be */
+    gj_kernel_bound(xl, max_names, ttl_ms);
 }
 
 uint64_t

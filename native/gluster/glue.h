@@ -180,8 +180,10 @@ void gj_kernel_invalidate_all(xlator_t *this, const char *why);
 /* An upcall named these directories (null gfids skipped). */
 void gj_kernel_upcall(xlator_t *this, const uint8_t gfid[16], int gfid_may_be_dir,
                       const uint8_t pargfid[16], const uint8_t oldpargfid[16]);
-/* At most `limit` records (0: the default); the oldest beyond are invalidated. */
-void gj_kernel_limit(xlator_t *this, uint64_t limit);
+/* At most `limit` records (0: the default), none older than max_age_ms (0:
+ * any age): the kernel is told to forget those beyond. The learn rule's ttl
+ * and cap (gj_fast_learn) set both. */
+void gj_kernel_bound(xlator_t *this, uint64_t limit, uint32_t max_age_ms);
 void gj_kernel_stats(xlator_t *this, gj_fast_stats_t *out);
 
 #endif

@@ -51,6 +51,7 @@ typedef struct kname {
     struct list_head sib; /* the names of its directory */
     kdir_t *dir;
     uint32_t hash;
+    uint64_t at_ms; /* when the kernel last got it */
     char name[];
 } kname_t;
 
@@ -73,6 +74,7 @@ struct gj_kernel {
     kname_t **names;
     uint32_t nbuckets;
     uint64_t n, limit;
+    uint64_t max_age_ms; /* records older than this are invalidated (0: never) */
     kdir_t *dirs[KT_DIR_BUCKETS];
     struct list_head lru;
     uint64_t gen, floor; /* gen: bumped by every invalidation; floor: by everything at once */
@@ -212,6 +214,7 @@ record(gj_kernel_t *k, const uint8_t *pargfid, const char *name)
     size_t len = strlen(name);
     if (d && k->nbuckets && (e = *name_slot(k, d, name, h))) {
         list_move_tail(&e->lru, &k->lru);
+        e->at_ms = gj_now_ms();
         return;
     }
     while (k->n >= k->limit && !list_empty(&k->lru)) {
@@ -239,6 +242,7 @@ record(gj_kernel_t *k, const uint8_t *pargfid, const char *name)
         goto nomem;
     }
     memcpy(e->name, name, len + 1);
+    e->at_ms = gj_now_ms();
     e->hash = h;
     e->dir = d;
     slot = name_slot(k, d, name, h);
@@ -360,6 +364,16 @@ notifier(void *arg)
     while (!k->stop || !list_empty(&k->queue)) {
         kinval_t *q = NULL, *it;
         uint64_t now = gj_now_ms(), next = UINT64_MAX;
+        /* records past their age go (oldest first: the LRU is in recording order) */
+        while (k->max_age_ms && !list_empty(&k->lru)) {
+            kname_t *old = list_first_entry(&k->lru, kname_t, lru);
+            if (old->at_ms + k->max_age_ms > now)
+                break;
+            unrecord(k, old, 1);
+            GF_ATOMIC_INC(k->evicted);
+        }
+        if (k->max_age_ms)
+            next = now + 1000; /* look again in a second */
         list_for_each_entry(it, &k->queue, list)
         {
             if (it->due_ms <= now || k->stop) {
@@ -771,13 +785,15 @@ gj_kernel_invalidate_all(xlator_t *this, const char *why)
 }
 
 void
-gj_kernel_limit(xlator_t *this, uint64_t limit)
+gj_kernel_bound(xlator_t *this, uint64_t limit, uint32_t max_age_ms)
 {
     gj_kernel_t *k = kernel_of(this);
     if (!k)
         return;
     pthread_mutex_lock(&k->lock);
     k->limit = limit ? limit : KT_DEFAULT_LIMIT;
+    k->max_age_ms = max_age_ms;
+    pthread_cond_signal(&k->cond);
     while (k->n > k->limit && !list_empty(&k->lru)) {
         unrecord(k, list_first_entry(&k->lru, kname_t, lru), 1);
         GF_ATOMIC_INC(k->evicted);
