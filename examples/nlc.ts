@@ -6,6 +6,9 @@
 // With `fast on` (the default) the answers are installed in glujs's native
 // fast path and served on the GlusterFS thread; JS keeps the policy: what to
 // learn, when it expires, LRU within `limit`, and every invalidation.
+// On a FUSE mount with negative-timeout=N (README, "The kernel tier") the
+// kernel itself answers the repeats, and glujs keeps what it holds coherent
+// with the same invalidations; `timeout` and `limit` bound it too.
 // Shows a cache on the native fast path, and a translator in two files: the
 // fops here, the cache in nlc-cache.ts (as nl-cache.c and nl-cache-helper.c).
 //
