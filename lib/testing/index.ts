@@ -19,6 +19,7 @@ import { daemonEnv, keepEnv, mountType, readPid, readText, run, sleep } from './
 import { exited, onProcessExit, removeDir, running, stopDaemons, teardown, track, type Daemon, type Owned } from './teardown';
 
 export { mountType, onProcessExit };
+export { startCluster, withCluster, ClusterError, type Cluster, type ClusterOptions, type ClusterModule, type ClusterHost, type ClusterBrick, type ClusterMount } from "./cluster";
 
 /**
  * One translator in a volfile. `name` is its volume name (unique per graph).
