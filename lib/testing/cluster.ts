@@ -30,7 +30,8 @@ import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import { xlatorDir } from '../tools/paths';
 import { daemonEnv, keepEnv, mountType, readPid, readText, run, sleep, sleepSync, type Run } from './proc';
-import { onProcessExit, removeDir } from './teardown';
+import { statedump } from './statedump';
+import { onProcessExit, removeDir, type Daemon } from './teardown';
 
 /** A glujs translator module for the bricks or the clients of a cluster. */
 export interface ClusterModule {
@@ -91,6 +92,8 @@ export interface ClusterMount {
   log: string;
   pid: number;
   logText(): string;
+  /** SIGUSR1 statedump of the client; resolves to its text. */
+  statedump(): Promise<string>;
 }
 
 export interface Cluster {
@@ -112,11 +115,13 @@ export interface Cluster {
   brickLog(host?: string): string;
   /** kill -9 every process of a server host (glusterd, bricks, shd). */
   killHost(h: string): Promise<void>;
-  /** start a killed host's glusterd again; resolves once its bricks are online. */
+  /** start a killed host's glusterd again; resolves once its bricks are online and every mount is connected to them. */
   startHost(h: string): Promise<void>;
-  /** cut a host off the network / connect it again. */
+  /** cut a host off the network / connect it again (heal resolves once every mount is connected to its bricks). */
   partition(h: string): Promise<void>;
   heal(h: string): Promise<void>;
+  /** until every mount's protocol/client of every brick on `hosts` (default: all) says connected=1 (statedump). */
+  waitMounts(hosts?: string[], ms?: number): Promise<void>;
   /** trigger self-heal and wait until heal info shows 0 entries on every (connected) brick. */
   healVolume(timeoutMs?: number): Promise<{ ms: number }>;
   /** unmount, kill every process of the namespaces by PID, delete the namespaces and dir. Idempotent. */
@@ -395,7 +400,15 @@ async function mount(s: State, c: Ns, hosts: Ns[], volume: string, extra: string
     '-l', log, '--pid-file', pidFile, ...extra, dir], { timeoutMs: 30000 });
   for (const end = Date.now() + 20000; Date.now() < end && r.code === 0; await sleep(50)) {
     if (mountType(dir) === 'fuse.glusterfs' && (await run('stat', ['-c', '%i', dir], 10000)).code === 0) {
-      return { host: c.name, dir, log, pid: readPid(pidFile), logText: () => readText(log) };
+      const d: Daemon = { pidFile, pid: readPid(pidFile), mark: dir };
+      const dumps = path.join(c.root, 'dumps'), optFiles = new Set<string>();
+      fs.mkdirSync(dumps, { recursive: true });
+      let queue: Promise<unknown> = Promise.resolve();
+      return {
+        host: c.name, dir, log, pid: d.pid, logText: () => readText(log),
+        // the client looks for its options file in its own /run/gluster
+        statedump: () => (queue = queue.catch(() => undefined).then(() => statedump(d, dumps, optFiles, path.join(c.root, 'run', 'gluster')))) as Promise<string>,
+      };
     }
   }
   const errs = readText(log).split('\n').filter((l) => /\] [EC] /.test(l)).slice(-10).join('\n');
@@ -488,9 +501,22 @@ function makeCluster(s: State, hosts: Ns[], clients: Ns[], volume: string): Clus
       await startGlusterd(n);
       down.delete(n.name);
       await waitBricks(cl, [n], 30000);
+      await cl.waitMounts([n.name]);
     },
     partition: async (h) => { await setLink(h, false); down.add(h); },
-    heal: async (h) => { await setLink(h, true); down.delete(h); },
+    heal: async (h) => { await setLink(h, true); down.delete(h); await cl.waitMounts([h]); },
+    async waitMounts(names = hosts.map((h) => h.name), ms = 30000) {
+      const want = cl.bricks.map((b, i) => ({ b, i })).filter(({ b }) => names.includes(b.host));
+      let last = '';
+      for (const end = Date.now() + ms; ; await sleep(250)) {
+        const dumps = await Promise.all(cl.mounts.map((m) => m.statedump()));
+        const off = dumps.flatMap((d, k) => want.filter(({ i }) => !new RegExp(`^\\[xlator\\.protocol\\.client\\.${volume}-client-${i}\\.priv\\]\\nconnected=1$`, 'm').test(d))
+          .map(({ b }) => `${cl.mounts[k].host} -> ${b.host}:${b.path}`));
+        if (!off.length) return;
+        last = off.join(', ');
+        if (Date.now() > end) throw new ClusterError(`mounts not connected within ${ms} ms: ${last}`);
+      }
+    },
     async healVolume(timeoutMs = 120000) {
       const t = Date.now();
       if (cl.replicaSets[0]?.length < 2) return { ms: 0 };
