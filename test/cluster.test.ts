@@ -8,29 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { withCluster, type Cluster } from '../lib/testing';
 import { run } from '../lib/testing/proc';
-import { fixture, grep, readTree, sleep } from './util';
+import { fixture, grep, readTree, sleep, snapshot } from './util';
 
 const passthru = { module: fixture('await-all.ts') };
-
-/** /var/lib/glusterd of this machine as "path mtime size" lines: a cluster must leave it as it was. */
-function snapshot(dir = '/var/lib/glusterd'): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let st: fs.BigIntStats;
-    try { st = fs.lstatSync(d, { bigint: true }); } catch { return; }
-    out.push(`${d} ${st.mtimeNs} ${st.size}`);
-    if (st.isDirectory()) for (const e of fs.readdirSync(d).sort()) walk(path.join(d, e));
-  };
-  walk(dir);
-  return out;
-}
 
 interface FioResult { code: number | null; jobs: Array<{ jobname: string; error: number; write: { io_bytes: number }; read: { io_bytes: number } }>; err: string; }
 /** fio writing random 4k blocks with crc32c checksums, verifying every 64 blocks as it goes and at the end. */
 async function fio(dir: string, seconds: number): Promise<FioResult> {
   fs.mkdirSync(dir, { recursive: true });
   const r = await run('fio', ['--name=v', `--directory=${dir}`, '--rw=randwrite', '--bs=4k', '--size=2M', '--numjobs=2',
-    '--direct=1', '--ioengine=psync', '--verify=crc32c', '--verify_backlog=64', '--verify_fatal=1', '--do_verify=1',
+    '--direct=1', '--ioengine=psync', '--verify=crc32c', '--verify_backlog=64', '--verify_fatal=1', '--verify_state_save=0', '--do_verify=1',
     '--time_based', `--runtime=${seconds}`, '--output-format=json'], (seconds + 120) * 1000);
   let jobs: FioResult['jobs'] = [];
   try { jobs = JSON.parse(r.out.slice(r.out.indexOf('{'))).jobs; } catch { /* reported below */ }
@@ -49,7 +36,7 @@ function assertReplicasIdentical(c: Cluster): void {
 
 /** A host kill and a partition during fio, then heal: no verify error, identical replicas. */
 async function integrity(t: test.TestContext, layout: '2x3' | 'replicate 3'): Promise<void> {
-  const before = snapshot();
+  const before = snapshot('/var/lib/glusterd');
   const c = await withCluster(t, { hosts: 3, layout, brick: [passthru], client: [passthru], clients: 1 });
   t.diagnostic(`${layout}: cluster up in ${c.setupMs} ms`);
   for (const b of c.bricks) assert.match(fs.readFileSync(b.log, 'utf8'), /loaded translator module .*await-all\.ts/, `glujs on ${b.host}:${b.path}`);
@@ -81,7 +68,7 @@ async function integrity(t: test.TestContext, layout: '2x3' | 'replicate 3'): Pr
   assert.equal(files.reduce((a, b) => a + b, 0), 4, `the four fio files, over the replica sets: ${files}`);
   assertReplicasIdentical(c);
   await c.stop();
-  assert.deepEqual(snapshot(), before, "this machine's /var/lib/glusterd is unchanged");
+  assert.deepEqual(snapshot('/var/lib/glusterd'), before, "this machine's /var/lib/glusterd is unchanged");
 }
 
 test('replica 3: fio verify=crc32c through a host kill and a partition, pass-through on every brick and client; heal; identical bricks', { timeout: 150_000 },
