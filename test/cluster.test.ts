@@ -5,10 +5,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { withCluster, type Cluster } from '../lib/testing';
-import { run } from '../lib/testing/proc';
-import { fixture, grep, readTree, sleep, snapshot } from './util';
+import { readText, run } from '../lib/testing/proc';
+import { example, fixture, grep, readTree, sleep, snapshot, until } from './util';
 
 const passthru = { module: fixture('await-all.ts') };
 
@@ -75,3 +77,138 @@ test('replica 3: fio verify=crc32c through a host kill and a partition, pass-thr
   (t) => integrity(t, 'replicate 3'));
 
 test('2x3: the same on a distributed-replicated volume', { timeout: 150_000 }, (t) => integrity(t, '2x3'));
+
+const exists = (p: string) => fs.promises.lstat(p).then(() => true, () => false);
+/** ms until `p` exists, or -1 after `ms`. */
+async function seenWithin(p: string, ms: number): Promise<number> {
+  const t0 = Date.now();
+  for (; Date.now() - t0 < ms; await sleep(20)) if (await exists(p)) return Date.now() - t0;
+  return (await exists(p)) ? Date.now() - t0 : -1;
+}
+/** nlc's counters in a client's statedump (the runtime publishes them every second). */
+async function nlcCounters(c: Cluster, i: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const m of (await c.mounts[i].statedump()).matchAll(/^(?:js\.)?(\w+)=(\d+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+test('NLC on 3 client hosts over 2x3, glujs on the bricks too: creates, renames, links, mkdirs through any client are seen by the others within 1 s', { timeout: 120_000 }, async (t) => {
+  const c = await withCluster(t, {
+    hosts: 3, layout: '2x3', clients: 3, brick: [passthru],
+    client: [{ module: example('nlc.ts'), options: { timeout: 600 } }], // only an upcall can make a cached miss go
+    options: { 'features.cache-invalidation': 'on' },
+  });
+  t.diagnostic(`2x3, 3 clients: cluster up in ${c.setupMs} ms`);
+  for (const m of c.mounts) {
+    assert.match(m.logText(), /gv-glujs: loaded translator module .*nlc\.ts/);
+    assert.doesNotMatch(m.logText(), /relies on upcall/);
+  }
+  assert.equal(grep(c.brickLog(), /loaded translator module .*await-all\.ts/).length, c.bricks.length);
+  const at = (i: number, p: string) => path.join(c.mounts[i].dir, 'd', p);
+  await fs.promises.mkdir(at(0, ''));
+  for (let i = 0; i < 3; i++) assert.ok(await exists(at(i, '')), `d on client ${i}`);
+
+  const ops = {
+    create: async (a: number, n: string) => fs.promises.writeFile(at(a, n), n),
+    mkdir: async (a: number, n: string) => fs.promises.mkdir(at(a, n)),
+    rename: async (a: number, n: string, others: number[]) => {
+      await fs.promises.writeFile(at(a, `${n}.src`), n);
+      for (const o of others) assert.ok(await seenWithin(at(o, `${n}.src`), 2000) >= 0);
+      await fs.promises.rename(at(a, `${n}.src`), at(a, n));
+    },
+    link: async (a: number, n: string, others: number[]) => {
+      // the observers know the target (GlusterFS's upcall only tells the clients that know it: PLATFORM.md)
+      await fs.promises.writeFile(at(a, `${n}.tgt`), n);
+      for (const o of others) assert.ok(await seenWithin(at(o, `${n}.tgt`), 2000) >= 0);
+      await fs.promises.link(at(a, `${n}.tgt`), at(a, n));
+    },
+  };
+  const seen: string[] = [], late: string[] = [];
+  let k = 0;
+  for (const [op, f] of Object.entries(ops)) {
+    for (let a = 0; a < 3; a++) {
+      const n = `${op}-${k++}`, others = [0, 1, 2].filter((x) => x !== a);
+      // each observer caches the miss (twice: the second is a cache hit)
+      for (const o of others) for (let r = 0; r < 2; r++) assert.equal(await exists(at(o, n)), false, `${n} missing on client ${o}`);
+      await f(a, n, others);
+      for (const o of others) {
+        const ms = await seenWithin(at(o, n), 1000);
+        (ms >= 0 ? seen : late).push(`${op} on c${a + 1} -> c${o + 1}: ${ms} ms`);
+      }
+    }
+  }
+  t.diagnostic(`seen: ${seen.join('; ')}`);
+  assert.deepEqual(late, [], 'every change is seen by the other clients within 1 s');
+  assert.equal(seen.length, 4 * 3 * 2);
+  await sleep(1100);
+  const counters = await Promise.all([0, 1, 2].map((i) => nlcCounters(c, i)));
+  t.diagnostic(`nlc counters: ${counters.map((x, i) => `c${i + 1} hits ${x.hits} misses ${x.misses} upcall invalidations ${x.invalidations_upcall}`).join('; ')}`);
+  for (const [i, x] of counters.entries()) {
+    assert.ok(x.hits >= 8, `client ${i + 1} answered cached misses itself (hits ${x.hits})`);
+    assert.ok(x.invalidations_upcall > 0, `client ${i + 1} was invalidated by upcall (${x.invalidations_upcall})`);
+  }
+});
+
+/** A child process doing write/read-back/stat/readdir in `dir` until SIGTERM; the last stdout line is {ops, errors, mismatches}. */
+const LOOP = `
+const fs = require('fs'), path = require('path');
+const dir = process.argv[1], s = { ops: 0, errors: {}, mismatches: 0 };
+let stop = false;
+process.on('SIGTERM', () => { stop = true; });
+(async () => {
+  for (let i = 0; !stop; i++) {
+    const f = path.join(dir, 'f' + (i % 16)), data = Buffer.alloc(8192 + i % 4096, i & 255);
+    try {
+      await fs.promises.writeFile(f, data);
+      if (!(await fs.promises.readFile(f)).equals(data)) s.mismatches++;
+      await fs.promises.stat(f);
+      await fs.promises.readdir(dir);
+      s.ops += 4;
+    } catch (e) { s.errors[e.code || String(e)] = (s.errors[e.code || String(e)] || 0) + 1; }
+  }
+  process.stdout.write(JSON.stringify(s) + '\\n');
+})();
+`;
+
+test('rolling upgrade under load: a new brick module by volume set reloads in every brick, a filter change in every client; 0 failed fops', { timeout: 120_000 }, async (t) => {
+  const mods = fs.mkdtempSync(path.join(os.tmpdir(), 'glujs-roll-'));
+  t.after(() => fs.rmSync(mods, { recursive: true, force: true }));
+  const version = (n: string) => {
+    const f = path.join(mods, `${n}.ts`);
+    fs.copyFileSync(fixture('await-all.ts'), f);
+    return f;
+  };
+  const [b1, b2, c1, c2] = ['brick-v1', 'brick-v2', 'client-v1', 'client-v2'].map(version);
+  const c = await withCluster(t, { hosts: 3, layout: 'replicate 3', clients: 2, brick: [{ module: b1 }], client: [{ module: c1 }] });
+  t.diagnostic(`replica 3, 2 clients: cluster up in ${c.setupMs} ms`);
+  assert.equal(grep(c.brickLog(), /loaded translator module .*brick-v1\.ts/).length, 3);
+  const d = path.join(c.mounts[0].dir, 'load');
+  fs.mkdirSync(d);
+  const load = spawn(process.execPath, ['-e', LOOP, d], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let report = '';
+  load.stdout!.on('data', (b) => { report += b; });
+  try {
+    await sleep(1500);
+    const t0 = Date.now();
+    await c.set('user.xlator.glujs.module', b2);
+    for (const b of c.bricks) {
+      await until(() => grep(readText(b.log), /reloaded translator module .*brick-v2\.ts/).length === 1, 20000, `the reload on ${b.host}`);
+    }
+    const bricksMs = Date.now() - t0;
+    const t1 = Date.now();
+    await c.installFilter({ module: c2 });
+    for (const m of c.mounts) await until(() => grep(m.logText(), /gv-glujs: reloaded translator module .*client-v2\.ts/).length === 1, 20000, `the reload on ${m.host}`);
+    const clientsMs = Date.now() - t1;
+    await sleep(1500); // the load runs on the new modules
+    load.kill('SIGTERM');
+    await new Promise((r) => load.once('exit', r));
+    const stats = JSON.parse(report.trim().split('\n').pop()!) as { ops: number; errors: Record<string, number>; mismatches: number };
+    t.diagnostic(`every brick reloaded ${bricksMs} ms after volume set, every client ${clientsMs} ms after the filter change; load: ${JSON.stringify(stats)}`);
+    assert.doesNotMatch(c.brickLog() + c.mounts.map((m) => m.logText()).join(''), /cannot reload translator module/);
+    assert.ok(stats.ops > 100, `the load ran (${stats.ops} ops)`);
+    assert.deepEqual(stats.errors, {}, 'no failed fop');
+    assert.equal(stats.mismatches, 0);
+  } finally {
+    if (load.exitCode === null) load.kill('SIGKILL');
+  }
+});

@@ -313,19 +313,24 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     for (const b of cl.bricks) fs.mkdirSync(b.dir, { recursive: true });
     await cl.gluster(['volume', 'create', volume, ...(replica > 1 ? ['replica', String(replica)] : []),
       ...cl.bricks.map((b) => `${b.host}:${b.path}`), 'force']);
-    if (opts.client?.[0]) await cl.installFilter(opts.client[0], false);
     const set: Array<[string, string]> = [['network.ping-timeout', '5']];
     if (replica > 1) set.push(['cluster.heal-timeout', '10']);
     for (const [k, v] of Object.entries(opts.options ?? {})) set.push([k, v]);
-    const bm = opts.brick?.[0];
-    if (bm) {
-      set.push(['user.xlator.glujs.module', path.resolve(bm.module)]);
-      for (const [k, v] of Object.entries(bm.options ?? {})) set.push([`user.xlator.glujs.${k}`, String(v === true ? 'on' : v === false ? 'off' : v)]);
-      set.push(['user.xlator.glujs', 'io-threads']);
-    }
-    // one transaction (and one volfile regeneration, which runs the filters) for all of them
+    // one transaction for several options; the filter looks at features.cache-invalidation as it is
     await cl.gluster(['volume', 'set', volume, ...set.flat()]);
-    await cl.gluster(['volume', 'start', volume]);
+    const bm = opts.brick?.[0];
+    // installed on every host, then one regeneration (the brick options', or the filter's own)
+    if (opts.client?.[0]) await cl.installFilter(opts.client[0], !bm);
+    if (bm) {
+      const bs: Array<[string, string]> = [['user.xlator.glujs.module', path.resolve(bm.module)]];
+      for (const [k, v] of Object.entries(bm.options ?? {})) bs.push([`user.xlator.glujs.${k}`, String(v === true ? 'on' : v === false ? 'off' : v)]);
+      bs.push(['user.xlator.glujs', 'io-threads']);
+      await cl.gluster(['volume', 'set', volume, ...bs.flat()]);
+    }
+    // a start whose commit failed on a peer has still started the volume there: `start force` starts what is missing
+    if ((await cl.gluster(['volume', 'start', volume], { check: false, timeoutMs: 60000 })).code !== 0) {
+      await cl.gluster(['volume', 'start', volume, 'force']);
+    }
     await waitBricks(cl, hosts, 30000);
     await Promise.all(clients.map(async (c) => cl.mounts.push(await mount(s, c, hosts, volume, opts.mountOptions ?? []))));
     cl.mounts.sort((a, b) => a.host.localeCompare(b.host, undefined, { numeric: true }));
