@@ -71,6 +71,8 @@ export interface ClusterHost {
   root: string;
   /** run a command inside the host's namespaces */
   exec(cmd: string, args: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<Run>;
+  /** start a long-running command inside the host's namespaces (it dies with the host: killHost, stop) */
+  spawn(cmd: string, args: string[]): ChildProcess;
   /** pids of every process in the host's network namespace */
   pids(): number[];
 }
@@ -137,6 +139,8 @@ const SUBNET = '10.77.0';
 const glusterLib = () => path.dirname(xlatorDir());
 const WAN_SWITCH = path.resolve(__dirname, '..', '..', '..', 'lib', 'testing', 'wan-switch.py');
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+const enter = (n: Ns) => [`--net=${n.net}`, `--uts=${n.uts}`, `--mount=${n.mnt}`, '--'];
 
 interface Ns extends ClusterHost { net: string; uts: string; mnt: string; server: boolean; link: string; }
 
@@ -244,7 +248,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const n: Ns = {
       name, ip, root, server, link: `v-${name}`,
       net: path.join(nsDir, `${name}.net`), uts: path.join(nsDir, `${name}.uts`), mnt: path.join(nsDir, `${name}.mnt`),
-      exec: (cmd, args, o = {}) => run('nsenter', [`--net=${n.net}`, `--uts=${n.uts}`, `--mount=${n.mnt}`, '--', cmd, ...args], o.timeoutMs ?? 60000, o.env ?? daemonEnv()),
+      exec: (cmd, args, o = {}) => run('nsenter', [...enter(n), cmd, ...args], o.timeoutMs ?? 60000, o.env ?? daemonEnv()),
+      spawn: (cmd, args) => spawn('nsenter', [...enter(n), cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] }),
       pids: () => pidsIn([nsIno(n.net)]),
     };
     for (const d of ['run', 'log', ...(server ? ['lib', 'bricks', 'filter', 'xl-upper', 'xl-work'] : [])]) fs.mkdirSync(path.join(root, d), { recursive: true });
