@@ -12,7 +12,7 @@ import { Volfile, VolfileError, quoteWord } from '../lib/tools/volfile';
 import { applyFilter } from '../lib/tools/commands/filter';
 import { filterDir } from '../lib/tools/paths';
 import { startGlusterd, type Glusterd, type Mount } from '../lib/testing/glusterd';
-import { ROOT, example, grep, until, sleep, alive, errCode, GLUJS_TYPE } from './util';
+import { ROOT, example, grep, until, sleep, alive, errCode, snapshot, GLUJS_TYPE } from './util';
 
 /** The xlator under test (the ASan run installs features/ and user/glujs-asan) and its user.xlator.* name. */
 const UX = GLUJS_TYPE.replace(/^.*\//, '');
@@ -224,24 +224,11 @@ const ourFilters = (gd: Glusterd) => {
   return names.filter((n) => fs.readFileSync(path.join(filterDir(), n), 'utf8').includes(gd.workdir));
 };
 
-/** /var/lib/glusterd as a list of "path mtime" lines (a private glusterd must leave it as it was). */
-function snapshot(dir = '/var/lib/testing/glusterd'): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let st: fs.BigIntStats;
-    try { st = fs.lstatSync(d, { bigint: true }); } catch { return; }
-    out.push(`${d} ${st.mtimeNs} ${st.size}`);
-    if (st.isDirectory()) for (const e of fs.readdirSync(d).sort()) walk(path.join(d, e));
-  };
-  walk(dir);
-  return out;
-}
-
 // under the sanitizers (npm run test:asan) every daemon is several times slower
 describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '1' ? 1_800_000 : 240_000 }, () => {
   let gd: Glusterd;
   const filterArgs = () => ['--glusterd-sock', gd.sock];
-  const varLib = snapshot();
+  const varLib = snapshot('/var/lib/testing/glusterd');
   before(async () => { gd = await startGlusterd(); });
   after(async () => {
     if (!gd) return;
@@ -250,7 +237,7 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
     const workdir = gd.workdir;
     await gd.stop();
     assert.equal(fs.existsSync(workdir), false);
-    assert.deepEqual(snapshot(), varLib, '/var/lib/glusterd is as it was');
+    assert.deepEqual(snapshot('/var/lib/testing/glusterd'), varLib, '/var/lib/glusterd is as it was');
   });
 
   test('filter install: a module that relies on upcall is warned about, or --enable-upcall turns it on; the instance says so', async () => {

@@ -64,3 +64,16 @@ export function readTree(dir: string, skip = new Set(['.glusterfs'])): Map<strin
   walk(dir, '');
   return out;
 }
+
+/** A directory tree as "path mtime size" lines, to show that a test left it as it was. */
+export function snapshot(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let st: fs.BigIntStats;
+    try { st = fs.lstatSync(d, { bigint: true }); } catch { return; }
+    out.push(`${d} ${st.mtimeNs} ${st.size}`);
+    if (st.isDirectory()) for (const e of fs.readdirSync(d).sort()) walk(path.join(d, e));
+  };
+  walk(dir);
+  return out;
+}

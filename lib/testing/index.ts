@@ -16,9 +16,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import { daemonEnv, keepEnv, mountType, readPid, readText, run, sleep } from './proc';
+import { statedump } from './statedump';
 import { exited, onProcessExit, removeDir, running, stopDaemons, teardown, track, type Daemon, type Owned } from './teardown';
 
 export { mountType, onProcessExit };
+export { startCluster, withCluster, ClusterError, type Cluster, type ClusterOptions, type ClusterModule, type ClusterHost, type ClusterBrick, type ClusterMount } from "./cluster";
 
 /**
  * One translator in a volfile. `name` is its volume name (unique per graph).
@@ -71,7 +73,6 @@ export class VolumeStartError extends Error {
   constructor(message: string, readonly brickLog: string, readonly clientLog: string) { super(message); this.name = 'VolumeStartError'; }
 }
 
-const DUMP_OPTIONS_DIR = '/var/run/gluster'; // compiled into libglusterfs (DEFAULT_VAR_RUN_DIRECTORY)
 
 /** The last 20 error/critical lines of a log (or its last 20 lines if it has none). */
 function logReport(file: string): string {
@@ -110,28 +111,6 @@ function checkNames(graph: XlatorSpec[], where: string): void {
     if (seen.has(x.name)) throw new Error(`${where} xlator name ${JSON.stringify(x.name)} is used twice (built-ins: posix, locks, upcall, io-threads, io-stats, server, client)`);
     seen.add(x.name);
   }
-}
-
-/** Send SIGUSR1 and collect the dump file (dumps of one process are serialised by the caller). */
-async function statedump(p: Daemon, dumpDir: string, optFiles: Set<string>): Promise<string> {
-  if (!running(p)) throw new Error(`statedump: process ${p.pid} (${p.pidFile}) is not running`);
-  const prefix = `glusterdump.${p.pid}.dump.`;
-  const ours = () => fs.readdirSync(dumpDir).filter((f) => f.startsWith(prefix)).map((f) => path.join(dumpDir, f));
-  ours().forEach((f) => fs.rmSync(f, { force: true }));
-  fs.mkdirSync(DUMP_OPTIONS_DIR, { recursive: true });
-  const opt = path.join(DUMP_OPTIONS_DIR, `glusterdump.${p.pid}.options`);
-  fs.writeFileSync(opt, `all=yes\npath=${dumpDir}\n`);
-  optFiles.add(opt);
-  try {
-    process.kill(p.pid, 'SIGUSR1');
-    for (const end = Date.now() + 5000; Date.now() < end; await sleep(25)) {
-      for (const f of ours()) {
-        const text = readText(f);
-        if (text.includes('DUMP-END-TIME')) { fs.rmSync(f, { force: true }); return text; }
-      }
-    }
-    throw new Error(`statedump: no complete glusterdump.${p.pid}.dump.* in ${dumpDir} within 5 s`);
-  } finally { fs.rmSync(opt, { force: true }); optFiles.delete(opt); }
 }
 
 /**

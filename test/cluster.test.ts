@@ -1,0 +1,214 @@
+// glujs on a real multi-host cluster (lib/testing/cluster.ts: a namespace, a glusterd
+// and bricks per host; clients on hosts of their own): data integrity with a
+// pass-through on every brick and client through a host kill and a network partition,
+// the NLC across hosts, and a rolling module upgrade under load.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { withCluster, type Cluster } from '../lib/testing';
+import { readText, run } from '../lib/testing/proc';
+import { example, fixture, grep, readTree, sleep, snapshot, until } from './util';
+
+const passthru = { module: fixture('await-all.ts') };
+
+interface FioResult { code: number | null; jobs: Array<{ jobname: string; error: number; write: { io_bytes: number }; read: { io_bytes: number } }>; err: string; }
+/** fio writing random 4k blocks with crc32c checksums, verifying every 64 blocks as it goes and at the end. */
+async function fio(dir: string, seconds: number): Promise<FioResult> {
+  fs.mkdirSync(dir, { recursive: true });
+  const r = await run('fio', ['--name=v', `--directory=${dir}`, '--rw=randwrite', '--bs=4k', '--size=2M', '--numjobs=2',
+    '--direct=1', '--ioengine=psync', '--verify=crc32c', '--verify_backlog=64', '--verify_fatal=1', '--verify_state_save=0', '--do_verify=1',
+    '--time_based', `--runtime=${seconds}`, '--output-format=json'], (seconds + 120) * 1000);
+  let jobs: FioResult['jobs'] = [];
+  try { jobs = JSON.parse(r.out.slice(r.out.indexOf('{'))).jobs; } catch { /* reported below */ }
+  return { code: r.code, jobs, err: r.err + (jobs.length ? '' : r.out) };
+}
+
+/** Every replica set's bricks hold the same tree (names, modes, sizes, sha1 of contents; not .glusterfs). */
+function assertReplicasIdentical(c: Cluster): void {
+  for (const set of c.replicaSets) {
+    const trees = set.map((b) => readTree(b.dir));
+    for (let i = 1; i < set.length; i++) {
+      assert.deepEqual(trees[i], trees[0], `${set[i].host}:${set[i].path} differs from ${set[0].host}:${set[0].path}`);
+    }
+  }
+}
+
+/** A host kill and a partition during fio, then heal: no verify error, identical replicas. */
+async function integrity(t: test.TestContext, layout: '2x3' | 'replicate 3'): Promise<void> {
+  const before = snapshot('/var/lib/glusterd');
+  const c = await withCluster(t, { hosts: 3, layout, brick: [passthru], client: [passthru], clients: 1 });
+  t.diagnostic(`${layout}: cluster up in ${c.setupMs} ms`);
+  for (const b of c.bricks) assert.match(fs.readFileSync(b.log, 'utf8'), /loaded translator module .*await-all\.ts/, `glujs on ${b.host}:${b.path}`);
+  assert.match(c.mounts[0].logText(), /gv-glujs: loaded translator module .*await-all\.ts/, 'glujs in the client graph');
+
+  const m = c.mounts[0].dir;
+  const at = (ms: number, what: string, f: () => Promise<unknown>) => sleep(ms).then(async () => { const t0 = Date.now(); await f(); return `${what} (${Date.now() - t0} ms)`; });
+  // one failure at a time, healed before the next: a brick that missed writes and another
+  // one cut off leave a single good copy, and AFR's quorum then fails writes by design
+  for (const [phase, events] of [
+    ['kill', () => [at(2000, 'kill -9 h3', () => c.killHost('h3')).then(async (e) => [e, await at(3000, 'start h3', () => c.startHost('h3'))])]],
+    ['partition', () => [at(2000, 'partition h2', () => c.partition('h2')).then(async (e) => [e, await at(7000, 'heal h2', () => c.heal('h2'))])]],
+  ] as const) {
+    const running = fio(path.join(m, `fio-${phase}`), 12);
+    const done = (await Promise.all(events())).flat();
+    const r = await running;
+    const healed = await c.healVolume();
+    t.diagnostic(`${layout}, ${phase}: ${done.join(', ')}; fio ${r.jobs.map((j) => `${j.jobname}: wrote ${j.write.io_bytes >> 10} KiB, verified ${j.read.io_bytes >> 10} KiB, error ${j.error}`).join('; ')}; healed in ${healed.ms} ms`);
+    assert.equal(r.code, 0, `fio failed: ${r.err.slice(-2000)}`);
+    assert.equal(r.jobs.length, 2);
+    for (const j of r.jobs) {
+      assert.equal(j.error, 0, `fio job ${j.jobname}: error ${j.error}`);
+      assert.ok(j.write.io_bytes > 0 && j.read.io_bytes > 0, 'fio wrote and verified');
+    }
+    assert.doesNotMatch(r.err, /verify|crc32c|bad magic/i);
+  }
+  // each replica set holds the fio files; every copy is the same
+  const files = c.replicaSets.map((set) => [...readTree(set[0].dir).keys()].filter((k) => /^fio-\w+\/v\./.test(k)).length);
+  assert.equal(files.reduce((a, b) => a + b, 0), 4, `the four fio files, over the replica sets: ${files}`);
+  assertReplicasIdentical(c);
+  await c.stop();
+  assert.deepEqual(snapshot('/var/lib/glusterd'), before, "this machine's /var/lib/glusterd is unchanged");
+}
+
+test('replica 3: fio verify=crc32c through a host kill and a partition, pass-through on every brick and client; heal; identical bricks', { timeout: 150_000 },
+  (t) => integrity(t, 'replicate 3'));
+
+test('2x3: the same on a distributed-replicated volume', { timeout: 150_000 }, (t) => integrity(t, '2x3'));
+
+const exists = (p: string) => fs.promises.lstat(p).then(() => true, () => false);
+/** ms until `p` exists, or -1 after `ms`. */
+async function seenWithin(p: string, ms: number): Promise<number> {
+  const t0 = Date.now();
+  for (; Date.now() - t0 < ms; await sleep(20)) if (await exists(p)) return Date.now() - t0;
+  return (await exists(p)) ? Date.now() - t0 : -1;
+}
+/** nlc's counters in a client's statedump (the runtime publishes them every second). */
+async function nlcCounters(c: Cluster, i: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const m of (await c.mounts[i].statedump()).matchAll(/^(?:js\.)?(\w+)=(\d+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+test('NLC on 3 client hosts over 2x3, glujs on the bricks too: creates, renames, links, mkdirs through any client are seen by the others within 1 s', { timeout: 120_000 }, async (t) => {
+  const c = await withCluster(t, {
+    hosts: 3, layout: '2x3', clients: 3, brick: [passthru],
+    client: [{ module: example('nlc.ts'), options: { timeout: 600 } }], // only an upcall can make a cached miss go
+    options: { 'features.cache-invalidation': 'on' },
+  });
+  t.diagnostic(`2x3, 3 clients: cluster up in ${c.setupMs} ms`);
+  for (const m of c.mounts) {
+    assert.match(m.logText(), /gv-glujs: loaded translator module .*nlc\.ts/);
+    assert.doesNotMatch(m.logText(), /relies on upcall/);
+  }
+  assert.equal(grep(c.brickLog(), /loaded translator module .*await-all\.ts/).length, c.bricks.length);
+  const at = (i: number, p: string) => path.join(c.mounts[i].dir, 'd', p);
+  await fs.promises.mkdir(at(0, ''));
+  for (let i = 0; i < 3; i++) assert.ok(await exists(at(i, '')), `d on client ${i}`);
+
+  const ops = {
+    create: async (a: number, n: string) => fs.promises.writeFile(at(a, n), n),
+    mkdir: async (a: number, n: string) => fs.promises.mkdir(at(a, n)),
+    rename: async (a: number, n: string, others: number[]) => {
+      await fs.promises.writeFile(at(a, `${n}.src`), n);
+      for (const o of others) assert.ok(await seenWithin(at(o, `${n}.src`), 2000) >= 0);
+      await fs.promises.rename(at(a, `${n}.src`), at(a, n));
+    },
+    link: async (a: number, n: string, others: number[]) => {
+      // the observers know the target (GlusterFS's upcall only tells the clients that know it: PLATFORM.md)
+      await fs.promises.writeFile(at(a, `${n}.tgt`), n);
+      for (const o of others) assert.ok(await seenWithin(at(o, `${n}.tgt`), 2000) >= 0);
+      await fs.promises.link(at(a, `${n}.tgt`), at(a, n));
+    },
+  };
+  const seen: string[] = [], late: string[] = [];
+  let k = 0;
+  for (const [op, f] of Object.entries(ops)) {
+    for (let a = 0; a < 3; a++) {
+      const n = `${op}-${k++}`, others = [0, 1, 2].filter((x) => x !== a);
+      // each observer caches the miss (twice: the second is a cache hit)
+      for (const o of others) for (let r = 0; r < 2; r++) assert.equal(await exists(at(o, n)), false, `${n} missing on client ${o}`);
+      await f(a, n, others);
+      for (const o of others) {
+        const ms = await seenWithin(at(o, n), 1000);
+        (ms >= 0 ? seen : late).push(`${op} on c${a + 1} -> c${o + 1}: ${ms} ms`);
+      }
+    }
+  }
+  t.diagnostic(`seen: ${seen.join('; ')}`);
+  assert.deepEqual(late, [], 'every change is seen by the other clients within 1 s');
+  assert.equal(seen.length, 4 * 3 * 2);
+  await sleep(1100);
+  const counters = await Promise.all([0, 1, 2].map((i) => nlcCounters(c, i)));
+  t.diagnostic(`nlc counters: ${counters.map((x, i) => `c${i + 1} hits ${x.hits} misses ${x.misses} upcall invalidations ${x.invalidations_upcall}`).join('; ')}`);
+  for (const [i, x] of counters.entries()) {
+    assert.ok(x.hits >= 8, `client ${i + 1} answered cached misses itself (hits ${x.hits})`);
+    assert.ok(x.invalidations_upcall > 0, `client ${i + 1} was invalidated by upcall (${x.invalidations_upcall})`);
+  }
+});
+
+/** A child process doing write/read-back/stat/readdir in `dir` until SIGTERM; the last stdout line is {ops, errors, mismatches}. */
+const LOOP = `
+const fs = require('fs'), path = require('path');
+const dir = process.argv[1], s = { ops: 0, errors: {}, mismatches: 0 };
+let stop = false;
+process.on('SIGTERM', () => { stop = true; });
+(async () => {
+  for (let i = 0; !stop; i++) {
+    const f = path.join(dir, 'f' + (i % 16)), data = Buffer.alloc(8192 + i % 4096, i & 255);
+    try {
+      await fs.promises.writeFile(f, data);
+      if (!(await fs.promises.readFile(f)).equals(data)) s.mismatches++;
+      await fs.promises.stat(f);
+      await fs.promises.readdir(dir);
+      s.ops += 4;
+    } catch (e) { s.errors[e.code || String(e)] = (s.errors[e.code || String(e)] || 0) + 1; }
+  }
+  process.stdout.write(JSON.stringify(s) + '\\n');
+})();
+`;
+
+test('rolling upgrade under load: a new brick module by volume set reloads in every brick, a filter change in every client; 0 failed fops', { timeout: 120_000 }, async (t) => {
+  const mods = fs.mkdtempSync(path.join(os.tmpdir(), 'glujs-roll-'));
+  t.after(() => fs.rmSync(mods, { recursive: true, force: true }));
+  const version = (n: string) => {
+    const f = path.join(mods, `${n}.ts`);
+    fs.copyFileSync(fixture('await-all.ts'), f);
+    return f;
+  };
+  const [b1, b2, c1, c2] = ['brick-v1', 'brick-v2', 'client-v1', 'client-v2'].map(version);
+  const c = await withCluster(t, { hosts: 3, layout: 'replicate 3', clients: 2, brick: [{ module: b1 }], client: [{ module: c1 }] });
+  t.diagnostic(`replica 3, 2 clients: cluster up in ${c.setupMs} ms`);
+  assert.equal(grep(c.brickLog(), /loaded translator module .*brick-v1\.ts/).length, 3);
+  const d = path.join(c.mounts[0].dir, 'load');
+  fs.mkdirSync(d);
+  const load = spawn(process.execPath, ['-e', LOOP, d], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let report = '';
+  load.stdout!.on('data', (b) => { report += b; });
+  try {
+    await sleep(1500);
+    const t0 = Date.now();
+    await c.set('user.xlator.glujs.module', b2);
+    for (const b of c.bricks) {
+      await until(() => grep(readText(b.log), /reloaded translator module .*brick-v2\.ts/).length === 1, 20000, `the reload on ${b.host}`);
+    }
+    const bricksMs = Date.now() - t0;
+    const t1 = Date.now();
+    await c.installFilter({ module: c2 });
+    for (const m of c.mounts) await until(() => grep(m.logText(), /gv-glujs: reloaded translator module .*client-v2\.ts/).length === 1, 20000, `the reload on ${m.host}`);
+    const clientsMs = Date.now() - t1;
+    await sleep(1500); // the load runs on the new modules
+    load.kill('SIGTERM');
+    await new Promise((r) => load.once('exit', r));
+    const stats = JSON.parse(report.trim().split('\n').pop()!) as { ops: number; errors: Record<string, number>; mismatches: number };
+    t.diagnostic(`every brick reloaded ${bricksMs} ms after volume set, every client ${clientsMs} ms after the filter change; load: ${JSON.stringify(stats)}`);
+    assert.doesNotMatch(c.brickLog() + c.mounts.map((m) => m.logText()).join(''), /cannot reload translator module/);
+    assert.ok(stats.ops > 100, `the load ran (${stats.ops} ops)`);
+    assert.deepEqual(stats.errors, {}, 'no failed fop');
+    assert.equal(stats.mismatches, 0);
+  } finally {
+    if (load.exitCode === null) load.kill('SIGKILL');
+  }
+});
