@@ -20,14 +20,14 @@
 #define MAX_DIRS (1u << 16)
 
 typedef struct name_ent {
-    struct name_ent *next;
+    gj_hlink_t link;
     uint64_t expire_ms; /* 0: until invalidated */
     char name[];
 } name_ent_t;
 
 typedef struct {
-    name_ent_t **b;
-    uint32_t nb, n;
+    gj_htab_t t;
+    uint32_t n;
 } nameset_t;
 
 typedef struct fdir {
@@ -57,77 +57,56 @@ typedef struct {
     char name[];
 } learn_t;
 
-static uint32_t
-hash_bytes(const void *p, size_t n, uint32_t h)
+static gj_hlink_t **
+ns_slot(nameset_t *s, const char *name, uint32_t h)
 {
-    const unsigned char *c = p;
-    while (n--)
-        h = (h ^ *c++) * 16777619u;
-    return h;
-}
-
-static name_ent_t **
-ns_slot(nameset_t *s, const char *name)
-{
-    name_ent_t **e;
-    if (!s->nb)
+    gj_hlink_t **e;
+    if (!s->t.nb)
         return NULL;
-    e = &s->b[hash_bytes(name, strlen(name), 2166136261u) & (s->nb - 1)];
-    while (*e && strcmp((*e)->name, name) != 0)
+    e = gj_htab_chain(&s->t, h);
+    while (*e && ((*e)->hash != h || strcmp(((name_ent_t *)*e)->name, name) != 0))
         e = &(*e)->next;
     return e;
+}
+
+static uint32_t
+ns_hash(const char *name)
+{
+    return gj_fnv1a(name, strlen(name), GJ_FNV_SEED);
 }
 
 static name_ent_t *
 ns_find(nameset_t *s, const char *name)
 {
-    name_ent_t **e = ns_slot(s, name);
-    return e ? *e : NULL;
+    gj_hlink_t **e = ns_slot(s, name, ns_hash(name));
+    return e ? (name_ent_t *)*e : NULL;
 }
 
 static void
 ns_free(nameset_t *s, uint64_t *count)
 {
-    for (uint32_t i = 0; i < s->nb; i++)
-        for (name_ent_t *e = s->b[i], *n; e; e = n) {
+    for (uint32_t i = 0; i < s->t.nb; i++)
+        for (gj_hlink_t *e = s->t.b[i], *n; e; e = n) {
             n = e->next;
             free(e);
             (*count)--;
         }
-    free(s->b);
+    free(s->t.b);
     memset(s, 0, sizeof(*s));
-}
-
-static int
-ns_grow(nameset_t *s)
-{
-    uint32_t nb = s->nb ? s->nb * 2 : 16;
-    name_ent_t **b = calloc(nb, sizeof(*b));
-    if (!b)
-        return -1;
-    for (uint32_t i = 0; i < s->nb; i++)
-        for (name_ent_t *e = s->b[i], *n; e; e = n) {
-            n = e->next;
-            uint32_t h = hash_bytes(e->name, strlen(e->name), 2166136261u) & (nb - 1);
-            e->next = b[h];
-            b[h] = e;
-        }
-    free(s->b);
-    s->b = b;
-    s->nb = nb;
-    return 0;
 }
 
 static int
 ns_add(nameset_t *s, const char *name, uint64_t expire_ms, uint64_t *count)
 {
-    name_ent_t **slot, *e;
+    gj_hlink_t **slot;
+    name_ent_t *e;
     size_t len = strlen(name);
-    if (s->n >= s->nb && ns_grow(s) != 0)
+    uint32_t h = ns_hash(name);
+    if (s->n >= s->t.nb && gj_htab_grow(&s->t, 16) != 0)
         return -1;
-    slot = ns_slot(s, name);
+    slot = ns_slot(s, name, h);
     if (*slot) {
-        (*slot)->expire_ms = expire_ms;
+        ((name_ent_t *)*slot)->expire_ms = expire_ms;
         return 0;
     }
     e = malloc(sizeof(*e) + len + 1);
@@ -135,8 +114,9 @@ ns_add(nameset_t *s, const char *name, uint64_t expire_ms, uint64_t *count)
         return -1;
     memcpy(e->name, name, len + 1);
     e->expire_ms = expire_ms;
-    e->next = NULL;
-    *slot = e;
+    e->link.next = NULL;
+    e->link.hash = h;
+    *slot = &e->link;
     s->n++;
     (*count)++;
     return 0;
@@ -145,7 +125,7 @@ ns_add(nameset_t *s, const char *name, uint64_t expire_ms, uint64_t *count)
 static void
 ns_del(nameset_t *s, const char *name, uint64_t *count)
 {
-    name_ent_t **slot = ns_slot(s, name), *e;
+    gj_hlink_t **slot = ns_slot(s, name, ns_hash(name)), *e;
     if (!slot || !*slot)
         return;
     e = *slot;
@@ -158,7 +138,7 @@ ns_del(nameset_t *s, const char *name, uint64_t *count)
 static fdir_t **
 dir_slot(gj_fast_t *f, const uint8_t *gfid)
 {
-    fdir_t **d = &f->dirs[hash_bytes(gfid, 16, 2166136261u) & (DIR_BUCKETS - 1)];
+    fdir_t **d = &f->dirs[gj_fnv1a(gfid, 16, GJ_FNV_SEED) & (DIR_BUCKETS - 1)];
     while (*d && memcmp((*d)->gfid, gfid, 16) != 0)
         d = &(*d)->next;
     return d;

@@ -68,6 +68,35 @@ typedef struct {
     gf_atomic_t fops_in, fops_passed, fops_failed, timeouts, late_answers, fast_hits, busy, fops_originated;
 } gj_private_t;
 
+/* support.c: a chained hash table, for fast.c's and kernel.c's names. An
+ * entry begins with a gj_hlink_t holding its hash; its owner compares keys. */
+typedef struct gj_hlink {
+    struct gj_hlink *next;
+    uint32_t hash;
+} gj_hlink_t;
+typedef struct {
+    gj_hlink_t **b;
+    uint32_t nb; /* a power of two, or 0 before the first grow */
+} gj_htab_t;
+#define GJ_FNV_SEED 2166136261u
+/* FNV-1a over n bytes, going on from h (GJ_FNV_SEED to start). */
+static inline uint32_t
+gj_fnv1a(const void *p, size_t n, uint32_t h)
+{
+    const unsigned char *c = p;
+    while (n--)
+        h = (h ^ *c++) * 16777619u;
+    return h;
+}
+/* The chain for hash h (the table has buckets). */
+static inline gj_hlink_t **
+gj_htab_chain(gj_htab_t *t, uint32_t h)
+{
+    return &t->b[h & (t->nb - 1)];
+}
+/* Double the buckets (the first time: `first`, a power of two) and rehash. 0, or -1: no memory, the table is as it was. */
+int gj_htab_grow(gj_htab_t *t, uint32_t first);
+
 /* instance.c */
 /* Start a JS instance of `module` with `options` (blocks until loaded or failed). */
 gj_js_t *gj_instance_start(xlator_t *this, dict_t *options, const char *module, unsigned char *handled,

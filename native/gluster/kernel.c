@@ -46,11 +46,10 @@
 typedef struct kdir kdir_t;
 
 typedef struct kname {
-    struct kname *hnext;
+    gj_hlink_t link; /* in names, by hash_name */
     struct list_head lru; /* oldest first */
     struct list_head sib; /* the names of its directory */
     kdir_t *dir;
-    uint32_t hash;
     uint64_t at_ms; /* when the kernel last got it */
     char name[];
 } kname_t;
@@ -71,8 +70,7 @@ typedef struct kinval {
 struct gj_kernel {
     xlator_t *xl;
     pthread_mutex_t lock;
-    kname_t **names;
-    uint32_t nbuckets;
+    gj_htab_t names;
     uint64_t n, limit;
     uint64_t max_age_ms; /* records older than this are invalidated (0: never) */
     kdir_t *dirs[KT_DIR_BUCKETS];
@@ -114,12 +112,7 @@ typedef struct {
 static uint32_t
 hash_name(const uint8_t *gfid, const char *name)
 {
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 16; i++)
-        h = (h ^ gfid[i]) * 16777619u;
-    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-        h = (h ^ *c) * 16777619u;
-    return h;
+    return gj_fnv1a(name, strlen(name), gj_fnv1a(gfid, 16, GJ_FNV_SEED));
 }
 
 static kdir_t **
@@ -131,32 +124,14 @@ dir_slot(gj_kernel_t *k, const uint8_t *gfid)
     return d;
 }
 
-static kname_t **
+static gj_hlink_t **
 name_slot(gj_kernel_t *k, const kdir_t *dir, const char *name, uint32_t h)
 {
-    kname_t **e = &k->names[h & (k->nbuckets - 1)];
-    while (*e && ((*e)->dir != dir || strcmp((*e)->name, name) != 0))
-        e = &(*e)->hnext;
+    gj_hlink_t **e = gj_htab_chain(&k->names, h);
+    while (*e && ((*e)->hash != h || ((kname_t *)*e)->dir != dir ||
+                  strcmp(((kname_t *)*e)->name, name) != 0))
+        e = &(*e)->next;
     return e;
-}
-
-static int
-grow(gj_kernel_t *k)
-{
-    uint32_t nb = k->nbuckets ? k->nbuckets * 2 : 1024;
-    kname_t **b = calloc(nb, sizeof(*b));
-    if (!b)
-        return -1;
-    for (uint32_t i = 0; i < k->nbuckets; i++)
-        for (kname_t *e = k->names[i], *next; e; e = next) {
-            next = e->hnext;
-            e->hnext = b[e->hash & (nb - 1)];
-            b[e->hash & (nb - 1)] = e;
-        }
-    free(k->names);
-    k->names = b;
-    k->nbuckets = nb;
-    return 0;
 }
 
 /* Queue a notification for (pargfid, name), due in delay_ms. Lock held. */
@@ -179,11 +154,11 @@ queue_inval(gj_kernel_t *k, const uint8_t *pargfid, const char *name, uint32_t d
 static void
 unrecord(gj_kernel_t *k, kname_t *e, int tell)
 {
-    kname_t **slot = name_slot(k, e->dir, e->name, e->hash);
+    gj_hlink_t **slot = name_slot(k, e->dir, e->name, e->link.hash);
     kdir_t *d = e->dir;
     if (tell)
         queue_inval(k, d->gfid, e->name, 0);
-    *slot = e->hnext;
+    *slot = e->link.next;
     list_del(&e->lru);
     list_del(&e->sib);
     k->n--;
@@ -199,9 +174,9 @@ static kname_t *
 find(gj_kernel_t *k, const uint8_t *pargfid, const char *name)
 {
     kdir_t *d = *dir_slot(k, pargfid);
-    if (!d || !k->nbuckets)
+    if (!d || !k->names.nb)
         return NULL;
-    return *name_slot(k, d, name, hash_name(pargfid, name));
+    return (kname_t *)*name_slot(k, d, name, hash_name(pargfid, name));
 }
 
 /* Record that the kernel may hold (pargfid, name). Lock held. */
@@ -210,9 +185,10 @@ record(gj_kernel_t *k, const uint8_t *pargfid, const char *name)
 {
     uint32_t h = hash_name(pargfid, name);
     kdir_t **ds = dir_slot(k, pargfid), *d = *ds;
-    kname_t **slot, *e;
+    gj_hlink_t **slot;
+    kname_t *e;
     size_t len = strlen(name);
-    if (d && k->nbuckets && (e = *name_slot(k, d, name, h))) {
+    if (d && k->names.nb && (e = (kname_t *)*name_slot(k, d, name, h))) {
         list_move_tail(&e->lru, &k->lru);
         e->at_ms = gj_now_ms();
         return;
@@ -223,7 +199,7 @@ record(gj_kernel_t *k, const uint8_t *pargfid, const char *name)
         ds = dir_slot(k, pargfid); /* the directory may have gone with its last name */
         d = *ds;
     }
-    if (k->n >= (uint64_t)k->nbuckets * 2 && grow(k) != 0)
+    if (k->n >= (uint64_t)k->names.nb * 2 && gj_htab_grow(&k->names, 1024) != 0)
         goto nomem;
     if (!d) {
         d = calloc(1, sizeof(*d));
@@ -243,11 +219,11 @@ record(gj_kernel_t *k, const uint8_t *pargfid, const char *name)
     }
     memcpy(e->name, name, len + 1);
     e->at_ms = gj_now_ms();
-    e->hash = h;
+    e->link.hash = h;
     e->dir = d;
     slot = name_slot(k, d, name, h);
-    e->hnext = *slot;
-    *slot = e;
+    e->link.next = *slot;
+    *slot = &e->link;
     list_add_tail(&e->lru, &k->lru);
     list_add_tail(&e->sib, &d->names);
     k->n++;
@@ -555,7 +531,7 @@ gj_kernel_free(gj_kernel_t *k)
     }
     while (!list_empty(&k->lru))
         unrecord(k, list_first_entry(&k->lru, kname_t, lru), 0);
-    free(k->names);
+    free(k->names.b);
     if (k->fd >= 0)
         close(k->fd);
     pthread_cond_destroy(&k->cond);

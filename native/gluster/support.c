@@ -1,5 +1,5 @@
 /* support.c: the bridge's calls that are about neither values nor ops: the
- * GlusterFS log, threads and time (bridge.h). */
+ * GlusterFS log, threads and time (bridge.h); and glue.h's hash table. */
 #include "glue.h"
 #include <errno.h>
 #include <pthread.h>
@@ -13,6 +13,25 @@ gj_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+gj_htab_grow(gj_htab_t *t, uint32_t first)
+{
+    uint32_t nb = t->nb ? t->nb * 2 : first;
+    gj_hlink_t **b = calloc(nb, sizeof(*b));
+    if (!b)
+        return -1;
+    for (uint32_t i = 0; i < t->nb; i++)
+        for (gj_hlink_t *e = t->b[i], *next; e; e = next) {
+            next = e->next;
+            e->next = b[e->hash & (nb - 1)];
+            b[e->hash & (nb - 1)] = e;
+        }
+    free(t->b);
+    t->b = b;
+    t->nb = nb;
+    return 0;
 }
 
 int
