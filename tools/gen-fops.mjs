@@ -142,14 +142,13 @@ static int32_t gj_kcbk_${f.name}(call_frame_t *frame, void *cookie, xlator_t *th
 
 ${fop('fop')}
 {
-    void *k;
     /* the kernel tier: wind to this xlator itself, to see the reply on its way up */
-    if (frame->ret != (ret_fn_t)gj_kcbk_${f.name} && gj_kernel_wants(this, ${f.gf}) &&
-        (k = gj_kernel_enter(this, ${f.gf}, ${locs[0] ?? 'NULL'}, ${locs[1] ?? 'NULL'}, ${fd}))) {
-        STACK_WIND_COOKIE(frame, gj_kcbk_${f.name}, k, this, this->fops->${f.name}, ${names(f.args)});
-        return 0;
-    }
-    return gj_body_${f.name}(frame, this, ${names(f.args)});
+    void *k = frame->ret == (ret_fn_t)gj_kcbk_${f.name} ? NULL
+            : gj_kernel_enter(this, ${f.gf}, ${locs[0] ?? 'NULL'}, ${locs[1] ?? 'NULL'}, ${fd});
+    if (!k)
+        return gj_body_${f.name}(frame, this, ${names(f.args)});
+    STACK_WIND_COOKIE(frame, gj_kcbk_${f.name}, k, this, this->fops->${f.name}, ${names(f.args)});
+    return 0;
 }
 
 `;

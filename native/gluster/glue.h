@@ -193,10 +193,9 @@ void gj_fast_upcall(void *xl, const uint8_t gfid[16], int gfid_may_be_dir,
  * lookups; else NULL, and the log says why (one line). */
 gj_kernel_t *gj_kernel_new(xlator_t *this);
 void gj_kernel_free(gj_kernel_t *k);
-/* 1 when fop `code` is to pass the tier (generated fops, native/gen/fops.c). */
-int gj_kernel_wants(xlator_t *this, int code);
-/* The fop's names (a, b: its locs; fd: readdirp's) before it goes on: a
- * cookie for gj_kernel_reply and gj_kernel_done, or NULL. */
+/* Fop `code` (generated fops, native/gen/fops.c) before it goes on, with its
+ * names (a, b: its locs; fd: readdirp's): a cookie for gj_kernel_reply and
+ * gj_kernel_done, or NULL when the tier has no use for it (or no memory). */
 void *gj_kernel_enter(xlator_t *this, int code, loc_t *a, loc_t *b, fd_t *fd);
 /* Before the reply goes up: record what the kernel may keep of it. */
 void gj_kernel_reply(xlator_t *this, void *cookie, int32_t op_ret, int32_t op_errno, gf_dirent_t *entries);

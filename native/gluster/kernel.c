@@ -75,7 +75,8 @@ struct gj_kernel {
     uint64_t max_age_ms; /* records older than this are invalidated (0: never) */
     kdir_t *dirs[KT_DIR_BUCKETS];
     struct list_head lru;
-    uint64_t gen, floor; /* gen: bumped by every invalidation; floor: by everything at once */
+    uint64_t gen, floor; /* gen: bumped by every invalidation (atomically, under lock, so that
+                          * gj_kernel_enter reads it without); floor: by everything at once */
     struct {
         uuid_t gfid;
         uint64_t gen;
@@ -237,7 +238,7 @@ nomem:
 static void
 note_dir_invalidated(gj_kernel_t *k, const uint8_t *gfid)
 {
-    uint64_t gen = ++k->gen;
+    uint64_t gen = __atomic_add_fetch(&k->gen, 1, __ATOMIC_RELEASE);
     memcpy(k->recent[k->rhead].gfid, gfid, 16);
     k->recent[k->rhead].gen = gen;
     k->rhead = (k->rhead + 1) % KT_RECENT;
@@ -546,15 +547,6 @@ kernel_of(xlator_t *this)
     return priv ? priv->kernel : NULL;
 }
 
-int
-gj_kernel_wants(xlator_t *this, int code)
-{
-    gj_kernel_t *k = kernel_of(this);
-    if (!k)
-        return 0;
-    return code == GF_FOP_READDIRP ? k->pos : 1;
-}
-
 static int
 loc_name(loc_t *loc, uint8_t *pargfid, const char **name)
 {
@@ -577,7 +569,7 @@ gj_kernel_enter(xlator_t *this, int code, loc_t *a, loc_t *b, fd_t *fd)
     loc_t *locs[2] = {a, b};
     size_t need = 0;
     kck_t *ck;
-    if (!k)
+    if (!k || (code == GF_FOP_READDIRP && !k->pos)) /* readdirp's names: the positive tier only */
         return NULL;
     for (int i = 0; i < 2; i++)
         if (locs[i] && locs[i]->name)
@@ -586,9 +578,7 @@ gj_kernel_enter(xlator_t *this, int code, loc_t *a, loc_t *b, fd_t *fd)
     if (!ck)
         return NULL;
     ck->code = code;
-    pthread_mutex_lock(&k->lock);
-    ck->gen = k->gen;
-    pthread_mutex_unlock(&k->lock);
+    ck->gen = __atomic_load_n(&k->gen, __ATOMIC_ACQUIRE);
     char *p = ck->buf;
     for (int i = 0; i < 2; i++) {
         const char *name;
@@ -682,7 +672,10 @@ gj_kernel_done(xlator_t *this, void *cookie)
 {
     gj_kernel_t *k = kernel_of(this);
     kck_t *ck = cookie;
-    if (k && ck) {
+    int any = ck && ck->inval_dir;
+    for (int i = 0; ck && i < ck->nnames; i++)
+        any |= ck->inval[i];
+    if (k && any) {
         pthread_mutex_lock(&k->lock);
         for (int i = 0; i < ck->nnames; i++)
             if (ck->inval[i]) {
@@ -751,7 +744,7 @@ gj_kernel_invalidate_all(xlator_t *this, const char *why)
         return;
     pthread_mutex_lock(&k->lock);
     n = k->n;
-    k->floor = ++k->gen;
+    k->floor = __atomic_add_fetch(&k->gen, 1, __ATOMIC_RELEASE);
     while (!list_empty(&k->lru))
         unrecord(k, list_first_entry(&k->lru, kname_t, lru), 1);
     pthread_mutex_unlock(&k->lock);
