@@ -132,7 +132,7 @@ struct Instance {
   // Awake for a while after each message (queue.cc KeepAwake): the loop polls
   // instead of sleeping, so the next fop or reply needs no wake-up.
   uv_idle_t spin{};
-  bool spin_ready = false, spin_on = false;
+  bool spin_ready = false;
   uint64_t spin_until_ns = 0;
   uint32_t spin_us = 0;
 };

@@ -64,7 +64,6 @@ void SpinTick(uv_idle_t* h) {
   auto* inst = static_cast<Instance*>(h->data);
   if (NowNs() >= inst->spin_until_ns) {
     uv_idle_stop(h);
-    inst->spin_on = false;
   } else {
     sched_yield();
   }
@@ -73,10 +72,7 @@ void SpinTick(uv_idle_t* h) {
 void KeepAwake(Instance* inst) {
   if (!inst->spin_ready || !inst->spin_us) return;
   inst->spin_until_ns = NowNs() + inst->spin_us * 1000ull;
-  if (!inst->spin_on) {
-    uv_idle_start(&inst->spin, SpinTick);
-    inst->spin_on = true;
-  }
+  uv_idle_start(&inst->spin, SpinTick);  // no-op while active
 }
 
 }  // namespace
@@ -86,14 +82,13 @@ void SpinStart(Instance* inst, uv_loop_t* loop) {
   inst->spin.data = inst;
   uv_unref(reinterpret_cast<uv_handle_t*>(&inst->spin));  // never what keeps the loop alive
   inst->spin_ready = true;
-  inst->spin_on = false;
 }
 
 void SpinStop(Instance* inst) {
   if (!inst->spin_ready) return;
   uv_idle_stop(&inst->spin);
   uv_close(reinterpret_cast<uv_handle_t*>(&inst->spin), nullptr);
-  inst->spin_ready = inst->spin_on = false;
+  inst->spin_ready = false;
 }
 
 void CallJs(Napi::Env napienv, Napi::Function, Instance* inst, Message* m) {
