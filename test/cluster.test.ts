@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { withCluster, type Cluster } from '../lib/testing';
 import { readText, run } from '../lib/testing/proc';
-import { example, fixture, grep, readTree, sleep, snapshot, until } from './util';
+import { dumpCounters, example, fixture, grep, readTree, sleep, snapshot, until } from './util';
 
 const passthru = { module: fixture('await-all.ts') };
 
@@ -87,9 +87,7 @@ async function seenWithin(p: string, ms: number): Promise<number> {
 }
 /** nlc's counters in a client's statedump (the runtime publishes them every second). */
 async function nlcCounters(c: Cluster, i: number): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const m of (await c.mounts[i].statedump()).matchAll(/^(?:js\.)?(\w+)=(\d+)$/gm)) out[m[1]] = Number(m[2]);
-  return out;
+  return dumpCounters(await c.mounts[i].statedump());
 }
 
 test('NLC on 3 client hosts over 2x3, glujs on the bricks too: creates, renames, links, mkdirs through any client are seen by the others within 1 s', { timeout: 120_000 }, async (t) => {

@@ -10,18 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withVolume, type Volume } from '../lib/testing';
-import { example, fixture, glujs, grep, errCode, sleep, until } from './util';
+import { counters, example, fixture, glujs, grep, errCode, sleep, until } from './util';
 
 const KERNEL_TIER = ['--negative-timeout=600', '--entry-timeout=600'];
 const missing = (p: string) => errCode(() => fs.lstatSync(p)) === 'ENOENT';
 const exists = (p: string) => errCode(() => fs.lstatSync(p)) === 'ok';
-
-async function counters(v: Volume, i: number): Promise<Record<string, number>> {
-  await sleep(1100);
-  const out: Record<string, number> = {};
-  for (const m of (await v.statedump(i)).matchAll(/^(?:js\.)?(\w+)=(\d+)$/gm)) out[m[1]] = Number(m[2]);
-  return out;
-}
 
 test('a tiny limit: names beyond it are invalidated before they are forgotten, none stays stale', async (t) => {
   // limit 1 byte: the NLC's smallest native table, 1024 names, which bounds the kernel's records too

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { withVolume, seededRandom, type Volume } from '../lib/testing';
-import { example, fixture, glujs, errCode, sleep, until } from './util';
+import { counters, example, fixture, glujs, errCode, sleep, until } from './util';
 
 const nlc = (options: Record<string, string | number> = {}) => glujs('nlc', example('nlc.ts'), options);
 const exists = (p: string) => errCode(() => fs.lstatSync(p)) === 'ok';
@@ -19,14 +19,6 @@ const seenSoon = (p: string): Promise<boolean> => until(() => exists(p), 1000, p
 const goneSoon = (p: string): Promise<boolean> => until(() => missing(p), 1000, p).then(() => true, () => false);
 /** FUSE mount options that let the kernel cache lookups (the kernel tier). */
 const KERNEL_TIER = ['--negative-timeout=600', '--entry-timeout=600'];
-
-/** Counters of the nlc instance in client i's statedump (the runtime publishes them every second). */
-async function counters(v: Volume, i: number): Promise<Record<string, number>> {
-  await sleep(1100);
-  const out: Record<string, number> = {};
-  for (const m of (await v.statedump(i)).matchAll(/^(?:js\.)?(\w+)=(\d+)$/gm)) out[m[1]] = Number(m[2]);
-  return out;
-}
 
 // The third run puts a glujs pass-through on the brick, above locks and upcall
 // (where `user.xlator.glujs io-threads` puts it): upcall must still reach the

@@ -1,7 +1,7 @@
 // Shared bits of glujs's own integration tests.
 import path from 'node:path';
 import fs from 'node:fs';
-import type { XlatorSpec } from '../lib/testing';
+import type { Volume, XlatorSpec } from '../lib/testing';
 
 /** Source tree root (tests run from dist/test). */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -17,6 +17,19 @@ export function glujs(name: string, module: string, options: Record<string, stri
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The `name=number` lines of a statedump (a glujs instance's under `js.`), by name. */
+export function dumpCounters(dump: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of dump.matchAll(/^(?:js\.)?(\w+)=(\d+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+/** The counters in client i's statedump, after the runtime's next publication (once a second). */
+export async function counters(v: Volume, i: number): Promise<Record<string, number>> {
+  await sleep(1100);
+  return dumpCounters(await v.statedump(i));
+}
 
 /** Polls until fn returns truthy (or throws after timeoutMs). */
 export async function until<T>(fn: () => T | undefined | null | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
