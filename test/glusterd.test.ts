@@ -228,7 +228,7 @@ const ourFilters = (gd: Glusterd) => {
 describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '1' ? 1_800_000 : 240_000 }, () => {
   let gd: Glusterd;
   const filterArgs = () => ['--glusterd-sock', gd.sock];
-  const varLib = snapshot('/var/lib/testing/glusterd');
+  const varLib = snapshot('/var/lib/glusterd');
   before(async () => { gd = await startGlusterd(); });
   after(async () => {
     if (!gd) return;
@@ -237,7 +237,7 @@ describe('with a private glusterd', { timeout: process.env.GLUJS_SANITIZED === '
     const workdir = gd.workdir;
     await gd.stop();
     assert.equal(fs.existsSync(workdir), false);
-    assert.deepEqual(snapshot('/var/lib/testing/glusterd'), varLib, '/var/lib/glusterd is as it was');
+    assert.deepEqual(snapshot('/var/lib/glusterd'), varLib, '/var/lib/glusterd is as it was');
   });
 
   test('filter install: a module that relies on upcall is warned about, or --enable-upcall turns it on; the instance says so', async () => {
