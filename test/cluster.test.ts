@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { withCluster, type Cluster } from '../lib/testing';
 import { readText, run } from '../lib/testing/proc';
-import { dumpCounters, example, fixture, grep, readTree, sleep, snapshot, until } from './util';
+import { dumpCounters, example, fixture, grep, readTree, sleep, SLOW, snapshot, until } from './util';
 
 const passthru = { module: fixture('await-all.ts') };
 
@@ -73,10 +73,10 @@ async function integrity(t: test.TestContext, layout: '2x3' | 'replicate 3'): Pr
   assert.deepEqual(snapshot('/var/lib/glusterd'), before, "this machine's /var/lib/glusterd is unchanged");
 }
 
-test('replica 3: fio verify=crc32c through a host kill and a partition, pass-through on every brick and client; heal; identical bricks', { timeout: 150_000 },
+test('replica 3: fio verify=crc32c through a host kill and a partition, pass-through on every brick and client; heal; identical bricks', { timeout: 150_000 * SLOW },
   (t) => integrity(t, 'replicate 3'));
 
-test('2x3: the same on a distributed-replicated volume', { timeout: 150_000 }, (t) => integrity(t, '2x3'));
+test('2x3: the same on a distributed-replicated volume', { timeout: 150_000 * SLOW }, (t) => integrity(t, '2x3'));
 
 const exists = (p: string) => fs.promises.lstat(p).then(() => true, () => false);
 /** ms until `p` exists, or -1 after `ms`. */
@@ -90,7 +90,7 @@ async function nlcCounters(c: Cluster, i: number): Promise<Record<string, number
   return dumpCounters(await c.mounts[i].statedump());
 }
 
-test('NLC on 3 client hosts over 2x3, glujs on the bricks too: creates, renames, links, mkdirs through any client are seen by the others within 1 s', { timeout: 120_000 }, async (t) => {
+test('NLC on 3 client hosts over 2x3, glujs on the bricks too: creates, renames, links, mkdirs through any client are seen by the others within 1 s', { timeout: 120_000 * SLOW }, async (t) => {
   const c = await withCluster(t, {
     hosts: 3, layout: '2x3', clients: 3, brick: [passthru],
     client: [{ module: example('nlc.ts'), options: { timeout: 600 } }], // only an upcall can make a cached miss go
@@ -168,7 +168,7 @@ process.on('SIGTERM', () => { stop = true; });
 })();
 `;
 
-test('rolling upgrade under load: a new brick module by volume set reloads in every brick, a filter change in every client; 0 failed fops', { timeout: 120_000 }, async (t) => {
+test('rolling upgrade under load: a new brick module by volume set reloads in every brick, a filter change in every client; 0 failed fops', { timeout: 120_000 * SLOW }, async (t) => {
   const mods = fs.mkdtempSync(path.join(os.tmpdir(), 'glujs-roll-'));
   t.after(() => fs.rmSync(mods, { recursive: true, force: true }));
   const version = (n: string) => {
@@ -190,12 +190,12 @@ test('rolling upgrade under load: a new brick module by volume set reloads in ev
     const t0 = Date.now();
     await c.set('user.xlator.glujs.module', b2);
     for (const b of c.bricks) {
-      await until(() => grep(readText(b.log), /reloaded translator module .*brick-v2\.ts/).length === 1, 20000, `the reload on ${b.host}`);
+      await until(() => grep(readText(b.log), /reloaded translator module .*brick-v2\.ts/).length === 1, 20000 * SLOW, `the reload on ${b.host}`);
     }
     const bricksMs = Date.now() - t0;
     const t1 = Date.now();
     await c.installFilter({ module: c2 });
-    for (const m of c.mounts) await until(() => grep(m.logText(), /gv-glujs: reloaded translator module .*client-v2\.ts/).length === 1, 20000, `the reload on ${m.host}`);
+    for (const m of c.mounts) await until(() => grep(m.logText(), /gv-glujs: reloaded translator module .*client-v2\.ts/).length === 1, 20000 * SLOW, `the reload on ${m.host}`);
     const clientsMs = Date.now() - t1;
     await sleep(1500); // the load runs on the new modules
     load.kill('SIGTERM');

@@ -135,6 +135,8 @@ export class ClusterError extends Error {
 }
 
 const SUBNET = '10.77.0';
+/** Daemons under a sanitizer (GLUJS_DAEMON_PRELOAD, e.g. libasan) run several times slower: every wait of the kit is this much longer. */
+const SLOW = process.env.GLUJS_DAEMON_PRELOAD ? 3 : 1;
 /** GlusterFS's lib directory: xlator/ (XLATORDIR) and filter/ (FILTERDIR). */
 const glusterLib = () => path.dirname(xlatorDir());
 const WAN_SWITCH = path.resolve(__dirname, '..', '..', '..', 'lib', 'testing', 'wan-switch.py');
@@ -248,7 +250,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const n: Ns = {
       name, ip, root, server, link: `v-${name}`,
       net: path.join(nsDir, `${name}.net`), uts: path.join(nsDir, `${name}.uts`), mnt: path.join(nsDir, `${name}.mnt`),
-      exec: (cmd, args, o = {}) => run('nsenter', [...enter(n), cmd, ...args], o.timeoutMs ?? 60000, o.env ?? daemonEnv()),
+      exec: (cmd, args, o = {}) => run('nsenter', [...enter(n), cmd, ...args], (o.timeoutMs ?? 60000) * SLOW, o.env ?? daemonEnv()),
       spawn: (cmd, args) => spawn('nsenter', [...enter(n), cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] }),
       pids: () => pidsIn([nsIno(n.net)]),
     };
@@ -363,14 +365,14 @@ async function startGlusterd(h: Ns): Promise<void> {
   }
   const r = await h.exec('glusterd', ['-f', glusterdVol(h), '-p', '/run/glusterd.pid', '-l', '/var/log/glusterfs/glusterd.log']);
   if (r.code !== 0) throw new ClusterError(`${h.name}: glusterd exited ${r.code}: ${failed(r)}`);
-  for (const end = Date.now() + 30000; Date.now() < end; await sleep(100)) {
+  for (const end = Date.now() + 30000 * SLOW; Date.now() < end; await sleep(100)) {
     if ((await h.exec('gluster', ['--mode=script', 'system::', 'getwd'], { timeoutMs: 10000 })).code === 0) return;
   }
   throw new ClusterError(`${h.name}: glusterd did not answer within 30 s`);
 }
 
 async function waitPeers(cl: Cluster, hosts: Ns[]): Promise<void> {
-  for (const end = Date.now() + 30000; ; await sleep(200)) {
+  for (const end = Date.now() + 30000 * SLOW; ; await sleep(200)) {
     let ok = true;
     for (const h of hosts) {
       const r = await cl.gluster(['peer', 'status'], { host: h.name, check: false, timeoutMs: 10000 });
@@ -393,7 +395,7 @@ function parseStatus(xml: string): BrickStatus[] {
 async function waitBricks(cl: Cluster, hosts: Ns[], ms: number): Promise<void> {
   const want = cl.bricks.filter((b) => hosts.some((h) => h.name === b.host));
   let last = '';
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(200)) {
+  for (const end = Date.now() + ms * SLOW; Date.now() < end; await sleep(200)) {
     const r = await cl.gluster(['volume', 'status', cl.volume, '--xml'], { host: hosts[0].name, check: false, timeoutMs: 15000 });
     const st = parseStatus(r.out);
     last = JSON.stringify(st);
@@ -408,7 +410,7 @@ async function mount(s: State, c: Ns, hosts: Ns[], volume: string, extra: string
   s.mounts.push(dir);
   const r = await c.exec('glusterfs', [...hosts.map((h) => `--volfile-server=${h.name}`), `--volfile-id=${volume}`,
     '-l', log, '--pid-file', pidFile, ...extra, dir], { timeoutMs: 30000 });
-  for (const end = Date.now() + 20000; Date.now() < end && r.code === 0; await sleep(50)) {
+  for (const end = Date.now() + 20000 * SLOW; Date.now() < end && r.code === 0; await sleep(50)) {
     if (mountType(dir) === 'fuse.glusterfs' && (await run('stat', ['-c', '%i', dir], 10000)).code === 0) {
       const d: Daemon = { pidFile, pid: readPid(pidFile), mark: dir };
       const dumps = path.join(c.root, 'dumps'), optFiles = new Set<string>();
@@ -455,8 +457,8 @@ function makeCluster(s: State, hosts: Ns[], clients: Ns[], volume: string): Clus
   const gluster: Cluster['gluster'] = async (args, o = {}) => {
     const h = byName(o.host ?? hosts.find((x) => !down.has(x.name))?.name ?? hosts[0].name);
     let r: Run = { code: null, out: '', err: '' };
-    for (const end = Date.now() + (o.timeoutMs ?? 60000); ;) {
-      r = await h.exec('gluster', ['--mode=script', ...args], { timeoutMs: Math.max(1000, end - Date.now()) });
+    for (const end = Date.now() + (o.timeoutMs ?? 60000) * SLOW; ;) {
+      r = await h.exec('gluster', ['--mode=script', ...args], { timeoutMs: Math.max(1000, end - Date.now()) / SLOW });
       if (r.code === 0 || o.check === false || !RETRY.test(failed(r)) || Date.now() > end - 2000) break;
       await sleep(1000);
     }
@@ -483,7 +485,7 @@ function makeCluster(s: State, hosts: Ns[], clients: Ns[], volume: string): Clus
         ...Object.entries(m.options ?? {}).flatMap(([k, v]) => ['--option', `${k}=${v}`]),
         ...(process.env.GLUJS_TYPE ? ['--type', process.env.GLUJS_TYPE] : [])];
       // per host: the config in its own /var/lib/glusterd (not the machine's /etc/glusterfs)
-      const env = { ...process.env, GLUJS_FILTER_CONFIG: '/var/lib/glusterd/glujs-filter.json' };
+      const env = { ...process.env, GLUJS_FILTER_CONFIG: '/var/lib/glusterd/glujs-filter.json', GLUJS_GLUSTER_TIMEOUT_MS: String(60000 * SLOW) };
       const install = async (h: Ns, regen: boolean) => {
         const r = await h.exec(process.execPath, [cli, ...args, ...(regen ? [] : ['--no-regenerate'])], { env, timeoutMs: 60000 });
         if (r.code !== 0) throw new ClusterError(`${h.name}: glujs filter install failed (exit ${r.code}): ${failed(r)}`);
@@ -518,7 +520,7 @@ function makeCluster(s: State, hosts: Ns[], clients: Ns[], volume: string): Clus
     async waitMounts(names = hosts.map((h) => h.name), ms = 30000) {
       const want = cl.bricks.map((b, i) => ({ b, i })).filter(({ b }) => names.includes(b.host));
       let last = '';
-      for (const end = Date.now() + ms; ; await sleep(250)) {
+      for (const end = Date.now() + ms * SLOW; ; await sleep(250)) {
         const dumps = await Promise.all(cl.mounts.map((m) => m.statedump()));
         const off = dumps.flatMap((d, k) => want.filter(({ i }) => !new RegExp(`^\\[xlator\\.protocol\\.client\\.${volume}-client-${i}\\.priv\\]\\nconnected=1$`, 'm').test(d))
           .map(({ b }) => `${cl.mounts[k].host} -> ${b.host}:${b.path}`));

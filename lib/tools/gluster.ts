@@ -5,8 +5,11 @@ import { UsageError, type Parsed } from './args';
 /** Which glusterd the gluster CLI talks to: its socket (a private glusterd), a server, or the default. */
 export interface GlusterdTarget { sock?: string; server?: string; }
 
+/** How long one gluster command may take: GLUJS_GLUSTER_TIMEOUT_MS, default 60 s (a busy or instrumented cluster may need more). */
+const TIMEOUT_MS = Number(process.env.GLUJS_GLUSTER_TIMEOUT_MS) > 0 ? Number(process.env.GLUJS_GLUSTER_TIMEOUT_MS) : 60000;
+
 /** Run the gluster CLI in script mode. Never throws; code null = could not run. */
-export function gluster(gd: GlusterdTarget, args: string[], timeoutMs = 60000): { code: number | null; out: string; err: string } {
+export function gluster(gd: GlusterdTarget, args: string[], timeoutMs = TIMEOUT_MS): { code: number | null; out: string; err: string } {
   const pre = ['--mode=script'];
   if (gd.server) pre.push(`--remote-host=${gd.server}`);
   else if (gd.sock) pre.push(`--glusterd-sock=${gd.sock}`);
