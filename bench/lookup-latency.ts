@@ -163,6 +163,8 @@ async function main(): Promise<void> {
         p99: median(rs.map((x) => x.p99)), mean: median(rs.map((x) => x.mean)) }];
     }));
     const a = agg.get('A')!;
+    /** p50 of config id minus A's, signed. */
+    const added = (id: string) => { const d = agg.get(id)!.p50 - a.p50; return `${d >= 0 ? '+' : '−'}${f1(Math.abs(d))}`; };
     const kernel = os.release();
     let uname = kernel;
     try { uname = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(); } catch { /* os.release() */ }
@@ -189,9 +191,9 @@ async function main(): Promise<void> {
       }),
       '',
       `Ratios of the p50s: B/A ${f2(agg.get('B')!.p50 / a.p50)}, C/A ${f2(agg.get('C')!.p50 / a.p50)}, D/A ${f2(agg.get('D')!.p50 / a.p50)}` +
-        ` (added p50: B +${f1(agg.get('B')!.p50 - a.p50)} µs, C +${f1(agg.get('C')!.p50 - a.p50)} µs, D ${agg.get('D')!.p50 - a.p50 >= 0 ? '+' : ''}${f1(agg.get('D')!.p50 - a.p50)} µs).`,
+        ` (added p50: B ${added('B')} µs, C ${added('C')} µs, D ${added('D')} µs).`,
       '',
-      `Added p50 over A, as B with the default spin and as B0 with \`spin 0\`: B +${f1(agg.get('B')!.p50 - a.p50)} µs, B0 +${f1(agg.get('B0')!.p50 - a.p50)} µs.`,
+      `Added p50 over A, as B with the default spin and as B0 with \`spin 0\`: B ${added('B')} µs, B0 ${added('B0')} µs.`,
       '',
       'CPU of the client process (user + system, from /proc/PID/stat, 10 ms ticks): per lookup during the rounds (median over rounds), and idle (5 s, 1 s after the last round):',
       '',

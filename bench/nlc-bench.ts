@@ -427,6 +427,12 @@ function report(opt: Opts, phases: Phase[], calib: Calib[], meta: Record<string,
         `; brick LOOKUPs per resolution ${f2(agg(ph, k)?.lookups ?? NaN)} vs ${f2(agg(ph, 'nl-cache')?.lookups ?? NaN)}` +
         `; fast off (glujs-nlc-nofast) ${f2(ratio(agg(ph, 'glujs-nlc-nofast')?.avg, agg(ph, 'nl-cache')?.avg))}.`);
     }
+    const floors = phases.filter((ph) => ph.rtt > 0 && find(ph, 'nl-cache')).map((ph) => {
+      const rttMs = (calib.find((c) => c.rtt === ph.rtt)?.proxied[0] ?? NaN) / 1000;
+      const of = median(find(ph, 'nl-cache')!.runs.full.map((x) => ((x.fopMix.get('OPEN') ?? 0) + (x.fopMix.get('FLUSH') ?? 0)) / N_REQUESTS));
+      return `${rttLabel(ph.rtt)} ${f2(ratio(of * rttMs, agg(ph, 'nl-cache')?.avg))}`;
+    });
+    if (floors.length) L.push(`  - The floor (see "The round-trip floor"): the OPEN and FLUSH of the found file, which every configuration sends to the brick, cost at the measured round trip this fraction of nl-cache's mean, the lowest ratio any negative cache can reach on the full variant: ${floors.join(', ')}.`);
   }
   if (haveG) {
     L.push(`- ${g} vs GlusterFS nl-cache, mean time per include resolution (ratio < 1: glujs faster): ` +
@@ -596,7 +602,46 @@ function report(opt: Opts, phases: Phase[], calib: Calib[], meta: Record<string,
     }
   }
   L.push('');
+  L.push(...floorSection(opt, phases, calib));
   return L.join('\n');
+}
+
+/** Brick fops the application waits for (RELEASE is sent by the kernel after close returns). */
+const syncFops = (m: FopCounts) => [...m].reduce((a, [k, n]) => a + (k === 'RELEASE' || k === 'FORGET' ? 0 : n), 0);
+
+// The round-trip floor: each brick fop the application waits for costs at least one measured
+// network round trip (the proxy's TCP p50), whatever the cache. What a configuration spends
+// above its floor is local work (FUSE, the client process, JS). The floor of the OPEN and FLUSH
+// alone, which every configuration sends, bounds the ratio any negative cache can reach.
+function floorSection(opt: Opts, phases: Phase[], calib: Calib[]): string[] {
+  const L: string[] = ['## The round-trip floor', '',
+    'Brick fops the application waits for (all but RELEASE) per resolution, times the measured TCP round trip through the proxy (p50): no cache can answer faster than its floor. "above floor" is local work: FUSE, the client process, JS. "OPEN+FLUSH floor / nl-cache" is the lowest ratio any negative-lookup cache could reach here: every configuration opens and closes the found file at the brick.', '',
+    '| RTT ms | run | config | waited fops / resolution | floor ms | avg ms | above floor ms | floor / nl-cache avg | avg / nl-cache avg | OPEN+FLUSH floor / nl-cache avg |',
+    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const ph of phases) {
+    const c = calib.find((x) => x.rtt === ph.rtt);
+    if (!c || ph.rtt === 0) continue; // at RTT 0 a round trip is the proxy's own cost, not a network
+    const rttMs = c.proxied[0] / 1000;
+    const rows: Array<[string, (r: CfgResult) => { mixes: FopCounts[]; avgs: number[]; div: number }]> = [
+      ['full', (r) => ({ mixes: r.runs.full.map((x) => x.fopMix), avgs: r.runs.full.map((x) => x.avg), div: N_REQUESTS })],
+      ['PHP (per include)', (r) => ({ mixes: r.php.map((x) => x.mix), avgs: r.php.map((x) => x.ms / opt.phpIncludes), div: opt.phpIncludes })],
+    ];
+    for (const [kind, pick] of rows) {
+      const base = ph.results.find((r) => r.cfg.id === 'nl-cache' && !r.skipped);
+      const baseAvg = base && pick(base).avgs.length ? median(pick(base).avgs) : NaN;
+      for (const r of ph.results) {
+        if (r.skipped) continue;
+        const { mixes, avgs, div } = pick(r);
+        if (!mixes.length) continue;
+        const waited = median(mixes.map((m) => syncFops(m) / div));
+        const openFlush = median(mixes.map((m) => ((m.get('OPEN') ?? 0) + (m.get('FLUSH') ?? 0)) / div));
+        const avg = median(avgs), floor = waited * rttMs;
+        L.push(`| ${ph.rtt} | ${kind} | ${r.cfg.id} | ${f2(waited)} | ${f3(floor)} | ${f3(avg)} | ${f3(avg - floor)} | ${f2(floor / baseAvg)} | ${f2(avg / baseAvg)} | ${f2(openFlush * rttMs / baseAvg)} |`);
+      }
+    }
+  }
+  L.push('');
+  return L;
 }
 
 // ---------------------------------------------------------------- main
