@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { startVolume, type Volume, type XlatorSpec } from '../lib/testing';
 import { cumulative, delta, describeWorkload, f1, f2, f3, median, negativeHits, pct, runRequests, setUp, sumFops, N_REQUESTS, REQUESTS, fileName, N_DIRS, type FopCounts, type Timing } from './include-path';
 import { sleep, sleepSync } from '../lib/testing/proc';
+import { publish, runMain, UsageError } from './run';
 
 const ROOT = path.resolve(__dirname, '..', '..'); // run from dist/bench
 const PROXY_JS = path.join(__dirname, 'delay-proxy.js');
@@ -35,7 +36,6 @@ const loads: number[] = []; // 1-min load average after every round
 const load1 = () => Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 // ---------------------------------------------------------------- arguments
-class UsageError extends Error {}
 interface Opts { runs: number; rtts: number[]; quick: boolean; phpIncludes: number; php: boolean; statOnly: boolean; }
 // statOnly: separate stat-only runs (opt-in, +~2 min). By default the stat phase is timed inside the full runs.
 function parseArgs(argv: string[]): Opts {
@@ -549,13 +549,7 @@ async function main(): Promise<void> {
   if (loads.length) meta['1-min load average after each round, min / median / max'] = `${Math.min(...loads)} / ${median(loads)} / ${Math.max(...loads)} (this benchmark alone keeps it near 1)`;
   meta['wall time'] = `${f1((Date.now() - t0) / 1000)} s`;
   const text = report(opt, phases, calib, meta);
-  process.stdout.write(text + '\n');
-  fs.writeFileSync(RESULTS, text + '\n');
-  log(`written to ${path.relative(process.cwd(), RESULTS) || RESULTS}`);
+  publish(text, RESULTS, log);
 }
 
-main().catch((e) => {
-  if (e instanceof UsageError) { log(e.message); process.exitCode = 2; return; }
-  log(e instanceof Error ? e.stack ?? e.message : String(e));
-  process.exitCode = 1;
-});
+runMain(main, log);
