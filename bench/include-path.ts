@@ -51,12 +51,16 @@ export const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 
 // ---------------------------------------------------------------- brick statistics
 export type FopCounts = Map<string, number>;
-/** `io-stats.cumulative.<FOP>=count,total,min,max,avg` lines of a brick statedump (never reset;
- * io-stats writes them with latency-measurement and count-fop-hits on). */
-export function cumulative(dump: string): FopCounts {
-  const m = new Map<string, number>();
-  for (const [, fop, count] of dump.matchAll(/^io-stats\.cumulative\.([A-Z_]+)=(\d+),/gm)) m.set(fop, Number(count));
-  if (!m.has('LOOKUP')) throw new Error('brick statedump has no io-stats.cumulative.LOOKUP line');
+/** `<xlator>.cumulative.<FOP>=count,total,min,max,avg` lines of a brick statedump (never reset;
+ * io-stats writes them with latency-measurement and count-fop-hits on). `xlator` is the io-stats
+ * xlator's name: in a brick graph glusterd writes, the brick's path. */
+export function cumulative(dump: string, xlator = 'io-stats'): FopCounts {
+  const m = new Map<string, number>(), prefix = `${xlator}.cumulative.`;
+  for (const line of dump.split('\n')) {
+    const x = line.startsWith(prefix) ? /^([A-Z_]+)=(\d+),/.exec(line.slice(prefix.length)) : null;
+    if (x) m.set(x[1], Number(x[2]));
+  }
+  if (!m.has('LOOKUP')) throw new Error(`brick statedump has no ${prefix}LOOKUP line`);
   return m;
 }
 export function delta(a: FopCounts, b: FopCounts): FopCounts {

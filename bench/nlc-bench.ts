@@ -308,6 +308,7 @@ function report(opt: Opts, phases: Phase[], calib: Calib[], meta: Record<string,
   };
 
   L.push('# Negative-lookup caches on the PHP include-path workload', '');
+  L.push('On a real multi-host cluster (replica 3 and 2x3, 3 server hosts and a client host through an emulated WAN, `node dist/bench/cluster-bench.js`): see [results/cluster.md](results/cluster.md).', '');
   // Summary
   L.push('## Summary', '');
   const g = 'glujs-nlc', k = 'glujs-nlc-kernel';
