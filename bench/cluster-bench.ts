@@ -302,6 +302,12 @@ function report(opt: Opts, phases: Phase[], meta: Record<string, string>): strin
       `p50 ${f2(ratio(med(g.warm, 'p50'), med(n.warm, 'p50')))}; brick LOOKUPs per resolution, all ${ph.bricks} bricks: ${f2(med(g.warm, 'lookups'))} vs ${f2(med(n.warm, 'lookups'))}; ` +
       `first run after the switch (empty cache): ${f2(ratio(med(g.cold, 'avg'), med(n.cold, 'avg')))} (${f2(med(g.cold, 'lookups'))} vs ${f2(med(n.cold, 'lookups'))} LOOKUPs).`);
   }
+  for (const ph of phases) {
+    const g = res(ph, 'glujs-nlc').mem, n = res(ph, 'nl-cache').mem;
+    L.push(`- ${label(ph)}: set-up ${f1(ph.setupMs / 1000)} s; client glusterfs RSS ${g && n ? `${mb(g['client glusterfs'].rss)} MiB with glujs-nlc vs ${mb(n['client glusterfs'].rss)} MiB with nl-cache` : '–'}, ` +
+      `the whole cluster ${g && n ? `${mb(memTotal(g, 'rss'))} vs ${mb(memTotal(n, 'rss'))} MiB RSS (PSS ${mb(memTotal(g, 'pss'))} vs ${mb(memTotal(n, 'pss'))})` : '–'}; ` +
+      `after all ${2 * opt.rounds} graph switches the client holds ${ph.memEnd ? mb(ph.memEnd['client glusterfs'].rss) : '–'} MiB.`);
+  }
   L.push('');
 
   L.push('## How it was measured', '');
@@ -312,7 +318,7 @@ function report(opt: Opts, phases: Phase[], meta: Record<string, string>): strin
   L.push(`- switching: each measurement starts with a graph switch of the live mount into its configuration (the filter installed or uninstalled on every server with --no-regenerate, then the one \`volume set\` of performance.nl-cache regenerates every server's volfiles). It counts only when the mount log says "switched to graph N" for a new N, that graph's volfile has the configuration's cache and not the other one, every protocol/client of the active graph is connected (\`waitMounts\`), for glujs-nlc the statedump shows an instance running examples/nlc.ts, and during each run the configuration's own hit counter (nl-cache's negative-lookup hits; glujs's \`fast_hits\`) rose by at least ${MIN_HITS} while the other's did not move: otherwise the benchmark stops with an error.`);
   L.push(`- workload: ${describeWorkload('the client mount once, right after the set-up (with glujs-nlc active)')}`);
   L.push(`- a resolution: \`fs.statSync\` (throwIfNoEntry: false) of \`inc0/<f>\`, \`inc1/<f>\`, ... until one exists, then \`openSync\`, \`readSync\`, \`closeSync\`; timed with \`process.hrtime\` in this process, which sees the client host's mount through a shared mount. Every answer is checked (right directory, right size).`);
-  L.push(`- after each switch: one cold run (the new graph's cache is empty, and its inodes are new), ${opt.warm} warm runs (the figures of the main table: a round's figure is the mean of its warm runs' means and counts, the median of their percentiles), then negative hits (${'`'}fs.statSync${'`'} of 10 names missed just before, twice to warm, then 500; µs). A round = nl-cache, then glujs-nlc; strictly alternating, so every measurement follows a switch from the other configuration. ${opt.rounds} rounds per cluster. Each statistic is the median over rounds of that run's statistic; "runs spread" is the min..max of the per-run means.`);
+  L.push(`- after each switch: one cold run (the new graph's cache is empty, and its inodes are new), ${opt.warm} warm runs (the figures of the main table: a round's figure is the mean of its warm runs' means and counts, the median of their percentiles), then negative hits (${'`'}fs.statSync${'`'} of the 9 names f001.php in every directory but its own, twice each to warm, then 500; µs; two of them are not in the workload, so 516 of the 518 stats can be hits). A round = nl-cache, then glujs-nlc; strictly alternating, so every measurement follows a switch from the other configuration. ${opt.rounds} rounds per cluster. Each statistic is the median over rounds of that run's statistic; "runs spread" is the min..max of the per-run means.`);
   L.push(`- brick LOOKUPs: every brick's io-stats \`io-stats.cumulative.LOOKUP\` (SIGUSR1 statedump of each brick's glusterfsd, found by its --brick-name among its host's processes, before and after every run), summed over all bricks, divided by ${N_REQUESTS}. A replicated lookup costs one LOOKUP on each brick of its replica set.`);
   L.push(`- memory: VmRSS and Pss (smaps_rollup) of every process of each kind, found by the hosts' network namespaces; the WAN switch by its pid (\`Cluster.wanPid\`). Set-up time: \`Cluster.setupMs\` (from nothing to the writable mount).`);
   L.push('');
@@ -326,7 +332,7 @@ function report(opt: Opts, phases: Phase[], meta: Record<string, string>): strin
   L.push('## Per resolution', '');
   L.push('Warm runs, µs per resolution (median over rounds), brick LOOKUPs and fops per resolution summed over all bricks:', '');
   table([['mean µs', true], ['p50 µs', true], ['p99 µs', true], ['stat phase mean µs', true], ['runs spread (mean µs)', true], ['brick LOOKUPs / resolution', true],
-    ['brick fops / resolution', true], ['negative hit p50 µs', true], ['negative hits counted by the cache (of 520)', true], ['mean / nl-cache', true], ['p50 / nl-cache', true], ['LOOKUPs / nl-cache', true], ['same-round mean / nl-cache, min..max', true]],
+    ['brick fops / resolution', true], ['negative hit p50 µs', true], ['negative hits the cache counted (of 518 stats)', true], ['mean / nl-cache', true], ['p50 / nl-cache', true], ['LOOKUPs / nl-cache', true], ['same-round mean / nl-cache, min..max', true]],
   (ph, r, n) => {
     const w = r.warm, avgs = w.map((x) => x.avg * 1000);
     return [us(med(w, 'avg')), us(med(w, 'p50')), us(med(w, 'p99')), us(med(w, 'statAvg')), `${f1(Math.min(...avgs))}..${f1(Math.max(...avgs))}`, f2(med(w, 'lookups')), f2(med(w, 'fops')),
@@ -338,6 +344,16 @@ function report(opt: Opts, phases: Phase[], meta: Record<string, string>): strin
     const s = r.switches.map((x) => x.ms / 1000);
     return [us(med(r.cold, 'avg')), us(med(r.cold, 'p50')), f2(med(r.cold, 'lookups')), f2(ratio(med(r.cold, 'avg'), med(n.cold, 'avg'))), `${f1(median(s))} (${f1(Math.min(...s))}..${f1(Math.max(...s))})`];
   });
+
+  L.push('## Reading the numbers', '');
+  const warmFops = phases.flatMap((ph) => ph.results.map((r) => med(r.warm, 'fops')));
+  const coldL = phases.flatMap((ph) => ph.results.map((r) => med(r.cold, 'lookups')));
+  L.push(`- **Where the caches sit.** glusterd's client graph has md-cache, quick-read, open-behind and write-behind by default (see "Client graphs"). glusterd puts nl-cache below md-cache; the glujs filter puts glujs at the top, below io-stats. A negative lookup answered by either cache never leaves the client; one that is not answered goes down through DHT and AFR to the bricks (LOOKUP on every brick of the replica set).`);
+  L.push(`- **What a warm resolution costs.** Warm runs sent ${f2(Math.min(...warmFops))}..${f2(Math.max(...warmFops))} brick fops per resolution in all: open-behind does not send the OPEN, quick-read serves the small file's content from what it fetched with the lookup, and the found names stay in the kernel (FUSE's 1 s entry timeout) or in the client's caches. So the warm figures measure the client (FUSE round trips and the xlator stack on 2 shared cores), not the WAN; the RTT shows in the first run after a switch, which sends ${f2(Math.min(...coldL))}..${f2(Math.max(...coldL))} brick LOOKUPs per resolution (every name learnt again, every inode looked up again in the new graph).`);
+  L.push(`- **Every measurement follows a graph switch.** Both caches start empty in a new graph each time; nl-cache's one-shot expiry (bench/RESULTS.md, "Reading the numbers") and glujs's 60 s expiry never come into play within a measurement (a switch and its runs take seconds). The FUSE client keeps its old graphs, so its memory grows with the switches ("end" rows).`);
+  L.push(`- **The WAN switch** is a Python process that forwards every frame after RTT/2; the TCP round trip it gives is above the target (table below: its own forwarding and wake-ups), and it is one more process on the 2 cores.`);
+  L.push(`- **Noise.** 2 vCPUs shared with whatever else runs (load averages above); compare the same-round ratios and the spreads, not single figures.`);
+  L.push('');
 
   L.push('## Set-up time and memory', '');
   L.push('Per cluster: `Cluster.setupMs`, the measured TCP round trip c1 -> h1 through the WAN switch (64-byte ping-pong, µs), the bricks\' LOOKUPs per second with nothing running, and the wall time of the whole phase.', '');
