@@ -19,8 +19,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startVolume, seededRandom, type Volume, type XlatorSpec } from '../lib/testing';
+import { startVolume, type Volume, type XlatorSpec } from '../lib/testing';
+import { cumulative, delta, describeWorkload, f1, f2, f3, median, negativeHits, pct, runRequests, setUp, sumFops, N_REQUESTS, REQUESTS, fileName, N_DIRS, type FopCounts, type Timing } from './include-path';
 import { sleep, sleepSync } from '../lib/testing/proc';
+import { publish, runMain, UsageError } from './run';
 
 const ROOT = path.resolve(__dirname, '..', '..'); // run from dist/bench
 const PROXY_JS = path.join(__dirname, 'delay-proxy.js');
@@ -28,18 +30,12 @@ const NLC_TS = process.env.NLC_BENCH_MODULE ? path.resolve(process.env.NLC_BENCH
 const RESULTS = path.join(ROOT, 'bench', 'RESULTS.md');
 const PHP_GEN_DIR = path.join(ROOT, 'bench', 'php', 'gen');
 
-const N_DIRS = 10, N_FILES = 100, N_HOT = 10, N_REQUESTS = 1000, SEED = 42;
-const dirOf = (i: number) => (i * 7) % N_DIRS;
-const fileName = (i: number) => `f${String(i).padStart(3, '0')}.php`;
-const fileBody = (i: number) => `<?php $x[] = ${i};\n`;
-
 const log = (s: string) => process.stderr.write(s + '\n');
 const T0 = Date.now();
 const loads: number[] = []; // 1-min load average after every round
 const load1 = () => Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 // ---------------------------------------------------------------- arguments
-class UsageError extends Error {}
 interface Opts { runs: number; rtts: number[]; quick: boolean; phpIncludes: number; php: boolean; statOnly: boolean; }
 // statOnly: separate stat-only runs (opt-in, +~2 min). By default the stat phase is timed inside the full runs.
 function parseArgs(argv: string[]): Opts {
@@ -61,15 +57,6 @@ function parseArgs(argv: string[]): Opts {
   return o;
 }
 
-// ---------------------------------------------------------------- workload
-const mulberry32 = seededRandom;
-/** The request sequence: file indexes. Hot files are f000..f009, which sit one per directory. */
-function requests(): number[] {
-  const rnd = mulberry32(SEED);
-  return Array.from({ length: N_REQUESTS }, () => (rnd() < 0.8 ? Math.floor(rnd() * N_HOT) : Math.floor(rnd() * N_FILES)));
-}
-const REQUESTS = requests();
-
 // ---------------------------------------------------------------- configurations
 interface Config { id: string; what: string; client: XlatorSpec[]; direct?: boolean; glujs?: boolean; mountOptions?: string[]; }
 const GLUJS_TYPE = process.env.GLUJS_TYPE || 'features/glujs'; // env: a development build beside the installed one
@@ -85,18 +72,6 @@ const CONFIGS: Config[] = [
   { id: 'glujs-nlc-kernel', what: 'features/glujs examples/nlc.ts, fast on, the kernel tier: mounted with negative-timeout=600, entry-timeout=600', client: [glujsNlc(true)], glujs: true, mountOptions: KERNEL_TIER },
 ];
 const NONE_DIRECT: Config = { id: 'none-direct', what: 'no cache, client connected straight to the brick (no proxy)', client: [], direct: true };
-
-// ---------------------------------------------------------------- stats helpers
-const median = (xs: number[]) => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-/** Nearest-rank percentile of sorted values. */
-const pct = (sorted: ArrayLike<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
-const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
-const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 
 // ---------------------------------------------------------------- delay proxy children
 interface Proxy { child: ChildProcess; pid: number; port: number; outFile: string; stats?: Record<string, number>; }
@@ -177,79 +152,9 @@ async function calibrate(rtts: number[]): Promise<Calib[]> {
   return out;
 }
 
-// ---------------------------------------------------------------- brick statistics
-type FopCounts = Map<string, number>;
-/** `io-stats.cumulative.<FOP>=count,total,min,max,avg` lines of a brick statedump (never reset). */
-function cumulative(dump: string): FopCounts {
-  const m = new Map<string, number>();
-  for (const [, fop, count] of dump.matchAll(/^io-stats\.cumulative\.([A-Z_]+)=(\d+),/gm)) m.set(fop, Number(count));
-  if (!m.has('LOOKUP')) throw new Error('brick statedump has no io-stats.cumulative.LOOKUP line');
-  return m;
-}
-function delta(a: FopCounts, b: FopCounts): FopCounts {
-  const d = new Map<string, number>();
-  for (const [k, v] of b) { const x = v - (a.get(k) ?? 0); if (x) d.set(k, x); }
-  return d;
-}
-const sumFops = (d: FopCounts) => [...d.values()].reduce((a, b) => a + b, 0);
-
 // ---------------------------------------------------------------- one run
-interface RunResult { min: number; avg: number; p50: number; p99: number; max: number; totalMs: number; lookups: number; fops: number; fopMix: FopCounts; }
+interface RunResult extends Timing { lookups: number; fops: number; fopMix: FopCounts; }
 type Variant = 'full' | 'stat' | 'phase'; // phase: the stat phase of the full runs
-
-type Timing = Omit<RunResult, 'lookups' | 'fops' | 'fopMix'>;
-function timing(lat: Float64Array, totalMs: number): Timing {
-  const avg = lat.reduce((a, b) => a + b, 0) / lat.length;
-  lat.sort();
-  return { min: lat[0], avg, p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1], totalMs };
-}
-/** All 1000 requests once on `mount`; latencies in ms (whole resolution, and its stat phase). Throws on a wrong answer. */
-function runRequests(mount: string, variant: 'full' | 'stat'): { all: Timing; phase: Timing } {
-  const inc = Array.from({ length: N_DIRS }, (_, d) => path.join(mount, 'app', `inc${d}`));
-  const lat = new Float64Array(REQUESTS.length), latStat = new Float64Array(REQUESTS.length);
-  const buf = Buffer.alloc(4096);
-  const found = new Int8Array(REQUESTS.length), got = new Int32Array(REQUESTS.length);
-  const opt = { throwIfNoEntry: false } as const;
-  const t00 = process.hrtime.bigint();
-  for (let r = 0; r < REQUESTS.length; r++) {
-    const name = fileName(REQUESTS[r]);
-    const t0 = process.hrtime.bigint();
-    let d = 0, p = '';
-    for (; d < N_DIRS; d++) { p = inc[d] + '/' + name; if (fs.statSync(p, opt)) break; }
-    const t1 = process.hrtime.bigint();
-    if (d < N_DIRS && variant === 'full') {
-      const fd = fs.openSync(p, 'r');
-      try { got[r] = fs.readSync(fd, buf, 0, buf.length, 0); } finally { fs.closeSync(fd); }
-    }
-    lat[r] = Number(process.hrtime.bigint() - t0) / 1e6;
-    latStat[r] = Number(t1 - t0) / 1e6;
-    found[r] = d;
-  }
-  const totalMs = Number(process.hrtime.bigint() - t00) / 1e6;
-  for (let r = 0; r < REQUESTS.length; r++) {
-    const i = REQUESTS[r];
-    if (found[r] !== dirOf(i)) throw new Error(`request ${r}: ${fileName(i)} resolved in inc${found[r]} (expected inc${dirOf(i)}): stale or wrong answer`);
-    if (variant === 'full' && got[r] !== Buffer.byteLength(fileBody(i))) throw new Error(`request ${r}: read ${got[r]} bytes of ${fileName(i)}`);
-  }
-  return { all: timing(lat, totalMs), phase: timing(latStat, latStat.reduce((a, b) => a + b, 0)) };
-}
-
-/** The latency of a stat of a name that is missing and was missed before (a negative hit, for a
- * cache), µs: 10 such names (f001.php under inc0..inc9 but its own directory), twice each to
- * warm, then 500 stats. */
-function negativeHits(mount: string): { p50: number; p90: number } {
-  const names = Array.from({ length: N_DIRS }, (_, d) => d).filter((d) => d !== dirOf(1)).map((d) => path.join(mount, 'app', `inc${d}`, fileName(1)));
-  const opt = { throwIfNoEntry: false } as const;
-  for (const n of [...names, ...names]) if (fs.statSync(n, opt)) throw new Error(`${n} exists`);
-  const lat = new Float64Array(500);
-  for (let i = 0; i < lat.length; i++) {
-    const t0 = process.hrtime.bigint();
-    if (fs.statSync(names[i % names.length], opt)) throw new Error(`${names[i % names.length]} exists`);
-    lat[i] = Number(process.hrtime.bigint() - t0) / 1000;
-  }
-  lat.sort();
-  return { p50: pct(lat, 50), p90: pct(lat, 90) };
-}
 
 // ---------------------------------------------------------------- PHP
 const phpBin = (() => { try { return execFileSync('sh', ['-c', 'command -v php'], { encoding: 'utf8' }).trim(); } catch { return ''; } })();
@@ -287,13 +192,6 @@ interface Phase { rtt: number; results: CfgResult[]; }
 
 let glujsProblem: string | undefined = fs.existsSync(NLC_TS) ? undefined : `${NLC_TS} does not exist`;
 
-async function setUp(mount: string): Promise<void> {
-  const app = path.join(mount, 'app');
-  fs.mkdirSync(app);
-  for (let d = 0; d < N_DIRS; d++) fs.mkdirSync(path.join(app, `inc${d}`));
-  for (let i = 0; i < N_FILES; i++) fs.writeFileSync(path.join(app, `inc${dirOf(i)}`, fileName(i)), fileBody(i));
-}
-
 async function phase(rtt: number, opt: Opts, php: { script: string; expect: string } | undefined): Promise<Phase> {
   const cfgs = [...(rtt === 0 ? [NONE_DIRECT] : []), ...CONFIGS];
   const vols = new Map<string, { v: Volume; proxy?: Proxy }>();
@@ -313,7 +211,7 @@ async function phase(rtt: number, opt: Opts, php: { script: string; expect: stri
         });
         vols.set(c.id, { v, proxy });
         if (c.glujs && !v.log(0).includes('loaded translator module')) throw new Error(`no "loaded translator module" line in ${v.clientLogs[0]}`);
-        await setUp(v.mount);
+        setUp(v.mount);
       } catch (e) {
         const full = String((e as Error).message ?? e);
         const msg = /cannot load translator module (.*)$/m.exec(full)?.[1]?.trim() ?? full.split('\n')[0];
@@ -410,6 +308,7 @@ function report(opt: Opts, phases: Phase[], calib: Calib[], meta: Record<string,
   };
 
   L.push('# Negative-lookup caches on the PHP include-path workload', '');
+  L.push('On a real multi-host cluster (replica 3 and 2x3, 3 server hosts and a client host through an emulated WAN, `node dist/bench/cluster-bench.js`): see [results/cluster.md](results/cluster.md).', '');
   // Summary
   L.push('## Summary', '');
   const g = 'glujs-nlc', k = 'glujs-nlc-kernel';
@@ -481,7 +380,7 @@ function report(opt: Opts, phases: Phase[], calib: Calib[], meta: Record<string,
   // Set-up
   L.push('## How it was measured', '');
   for (const [k, v] of Object.entries(meta)) L.push(`- ${k}: ${v}`);
-  L.push(`- workload: ${N_DIRS} include directories \`/app/inc0\`..\`/app/inc9\` (below the volume root), ${N_FILES} files \`f000.php\`..\`f099.php\`, file i only in \`inc((7·i) mod 10)\` (10 per directory), created through each configuration's own mount; ${N_REQUESTS} requests from mulberry32(${SEED}): 80% to the ${N_HOT} hot files f000..f009 (one in each directory, so a hot request costs 0..9 misses), 20% uniform over all ${N_FILES}. Average misses per request: ${f2(REQUESTS.reduce((a, i) => a + dirOf(i), 0) / REQUESTS.length)}.`);
+  L.push(`- workload: ${describeWorkload("each configuration's own mount")}`);
   L.push(`- a resolution: \`fs.statSync\` (throwIfNoEntry: false) of \`inc0/<f>\`, \`inc1/<f>\`, ... until one exists, then \`openSync\`, \`readSync\`, \`closeSync\` (full variant). Timed with \`process.hrtime\`: the whole resolution, and its stat phase (until the successful stat). ${opt.statOnly ? 'Separate stat-only runs (stop at the successful stat) were made too.' : 'Separate stat-only runs are opt-in (`--stat-only`, about 2 minutes more); the stat phase of the full runs stands in for them.'} Every answer is checked (found in the right directory, right size) after the run.`);
   L.push(`- one brick (posix, locks, upcall with cache-invalidation on, io-threads, io-stats, server) and one FUSE mount (GlusterFS defaults: entry/attribute timeout 1 s, negative timeout 0) per configuration and RTT; the same brick graph for every configuration. Client graphs: \`none\` = protocol/client only; \`nl-cache\` = performance/nl-cache over it; \`glujs-nlc*\` = features/glujs running \`examples/nlc.ts\` (options \`fast on|off\`, \`timeout 60\`, default \`limit\`). \`glujs-nlc-kernel\` alone is mounted with \`--negative-timeout=600 --entry-timeout=600\` (the kernel tier); nl-cache cannot be: nothing would make the kernel forget what it cached, and it would serve stale names for 10 minutes.`);
   L.push(`- each client connects through its own \`bench/delay-proxy.js\` child process (delay RTT/2 each way), also at RTT 0 (delay 0: plain forwarding); \`none-direct\` (RTT 0 only) connects straight to the brick, to show the proxy's own cost.`);
@@ -696,13 +595,7 @@ async function main(): Promise<void> {
   if (loads.length) meta['1-min load average after each round, min / median / max'] = `${Math.min(...loads)} / ${median(loads)} / ${Math.max(...loads)} (this benchmark alone keeps it near 1)`;
   meta['wall time'] = `${f1((Date.now() - t0) / 1000)} s`;
   const text = report(opt, phases, calib, meta);
-  process.stdout.write(text + '\n');
-  fs.writeFileSync(RESULTS, text + '\n');
-  log(`written to ${path.relative(process.cwd(), RESULTS) || RESULTS}`);
+  publish(text, RESULTS, log);
 }
 
-main().catch((e) => {
-  if (e instanceof UsageError) { log(e.message); process.exitCode = 2; return; }
-  log(e instanceof Error ? e.stack ?? e.message : String(e));
-  process.exitCode = 1;
-});
+runMain(main, log);

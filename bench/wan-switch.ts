@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startCluster, type Cluster } from '../lib/testing';
+import { tcpRoundTrip } from './wan-rtt';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d; };
@@ -18,29 +19,8 @@ const rounds = Number(opt('--rounds', '3'));
 const configs: Array<number | undefined> = [undefined, ...opt('--rtts', '0,0.25,1').split(',').map(Number)];
 const label = (r: number | undefined) => (r === undefined ? 'bridge' : `switch rtt ${r} ms`);
 
-const PINGER = `
-const net = require('net');
-const s = net.connect(7777, process.argv[1], () => {
-  s.setNoDelay(true);
-  const msg = Buffer.alloc(64, 1), times = [];
-  let n = 0, got = 0, t0 = 0n;
-  const send = () => { t0 = process.hrtime.bigint(); s.write(msg); };
-  s.on('data', (b) => {
-    got += b.length;
-    if (got < 64) return;
-    got -= 64;
-    if (n++ >= 200) times.push(Number(process.hrtime.bigint() - t0) / 1000);
-    if (n < 2200) send(); else { s.end(); times.sort((a, b) => a - b); console.log(JSON.stringify({ p50: times[times.length >> 1], p99: times[Math.floor(times.length * 0.99)] })); }
-  });
-  send();
-});`;
-
 async function measure(c: Cluster) {
-  const echo = c.hosts[0].spawn(process.execPath, ['-e', "require('net').createServer((s) => { s.setNoDelay(true); s.pipe(s); }).listen(7777, () => console.log('ready'))"]);
-  await new Promise((r) => echo.stdout!.once('data', r));
-  const r = await c.clients[0].exec(process.execPath, ['-e', PINGER, 'h1']);
-  echo.kill();
-  const tcp = JSON.parse(r.out) as { p50: number; p99: number };
+  const tcp = await tcpRoundTrip(c.clients[0], c.hosts[0]);
   const d = path.join(c.mounts[0].dir, 'd');
   fs.mkdirSync(d);
   const times: number[] = [];

@@ -107,12 +107,17 @@ export interface Cluster {
   mounts: ClusterMount[];
   /** ms from nothing to the last writable mount */
   setupMs: number;
+  /** pid of the WAN switch process (lib/testing/wan-switch.py) with `rttMs`; undefined on a plain bridge */
+  wanPid?: number;
   /** `gluster --mode=script ARGS` on `host` (default: the first server that is up and connected); retried on "Locking failed". */
   gluster(args: string[], opts?: { host?: string; check?: boolean; timeoutMs?: number }): Promise<Run>;
   set(key: string, value: string): Promise<Run>;
   /** `glujs filter install` of `m` on every server that is up; then (unless regenerate is false)
    *  one volfile regeneration, which every glusterd filters and every mount switches to. */
   installFilter(m: ClusterModule, regenerate?: boolean): Promise<void>;
+  /** `glujs filter uninstall` of the volume on every server that is up; then (unless regenerate is false)
+   *  one volfile regeneration, and every mount switches to a graph without glujs. */
+  uninstallFilter(regenerate?: boolean): Promise<void>;
   /** text of every brick log of `host` (default all hosts). */
   brickLog(host?: string): string;
   /** kill -9 every process of a server host (glusterd, bricks, shd). */
@@ -474,27 +479,28 @@ function makeCluster(s: State, hosts: Ns[], clients: Ns[], volume: string): Clus
     const r = await run('nsenter', [`--net=${s.switchNet}`, 'ip', 'link', 'set', n.link, up ? 'up' : 'down'], 10000);
     if (r.code !== 0) throw new ClusterError(`${up ? 'heal' : 'partition'} ${h}: ${failed(r)}`);
   };
+  /** `glujs filter ARGS` on every server that is up; the last one regenerates, once every host has its filter. */
+  const filterEverywhere = async (args: string[], regenerate: boolean) => {
+    const cli = path.resolve(__dirname, '..', 'tools', 'cli.js');
+    // per host: the config in its own /var/lib/glusterd (not the machine's /etc/glusterfs)
+    const env = { ...process.env, GLUJS_FILTER_CONFIG: '/var/lib/glusterd/glujs-filter.json', GLUJS_GLUSTER_TIMEOUT_MS: String(60000 * SLOW) };
+    const one = async (h: Ns, regen: boolean) => {
+      const r = await h.exec(process.execPath, [cli, 'filter', ...args, ...(regen ? [] : ['--no-regenerate'])], { env, timeoutMs: 60000 });
+      if (r.code !== 0) throw new ClusterError(`${h.name}: glujs filter ${args[0]} failed (exit ${r.code}): ${failed(r)}`);
+    };
+    const up = hosts.filter((h) => !down.has(h.name));
+    await Promise.all(up.slice(0, -1).map((h) => one(h, false)));
+    await one(up[up.length - 1], regenerate);
+  };
   let stopping: Promise<void> | undefined;
   const cl: Cluster = {
-    dir: s.dir, volume, hosts, clients, bricks: [], replicaSets: [], mounts: [], setupMs: 0,
+    dir: s.dir, volume, hosts, clients, bricks: [], replicaSets: [], mounts: [], setupMs: 0, wanPid: s.wan?.pid,
     gluster,
     set: (key, value) => gluster(['volume', 'set', volume, key, value]),
-    async installFilter(m, regenerate = true) {
-      const cli = path.resolve(__dirname, '..', 'tools', 'cli.js');
-      const args = ['filter', 'install', '--volume', volume, '--module', path.resolve(m.module),
-        ...Object.entries(m.options ?? {}).flatMap(([k, v]) => ['--option', `${k}=${v}`]),
-        ...(process.env.GLUJS_TYPE ? ['--type', process.env.GLUJS_TYPE] : [])];
-      // per host: the config in its own /var/lib/glusterd (not the machine's /etc/glusterfs)
-      const env = { ...process.env, GLUJS_FILTER_CONFIG: '/var/lib/glusterd/glujs-filter.json', GLUJS_GLUSTER_TIMEOUT_MS: String(60000 * SLOW) };
-      const install = async (h: Ns, regen: boolean) => {
-        const r = await h.exec(process.execPath, [cli, ...args, ...(regen ? [] : ['--no-regenerate'])], { env, timeoutMs: 60000 });
-        if (r.code !== 0) throw new ClusterError(`${h.name}: glujs filter install failed (exit ${r.code}): ${failed(r)}`);
-      };
-      const up = hosts.filter((h) => !down.has(h.name));
-      // the last one regenerates, once every host has its filter
-      await Promise.all(up.slice(0, -1).map((h) => install(h, false)));
-      await install(up[up.length - 1], regenerate);
-    },
+    installFilter: (m, regenerate = true) => filterEverywhere(['install', '--volume', volume, '--module', path.resolve(m.module),
+      ...Object.entries(m.options ?? {}).flatMap(([k, v]) => ['--option', `${k}=${v}`]),
+      ...(process.env.GLUJS_TYPE ? ['--type', process.env.GLUJS_TYPE] : [])], regenerate),
+    uninstallFilter: (regenerate = true) => filterEverywhere(['uninstall', '--volume', volume], regenerate),
     brickLog: (h) => cl.bricks.filter((b) => !h || b.host === h).map((b) => readText(b.log)).join('\n'),
     async killHost(h) {
       const n = byName(h);

@@ -11,8 +11,9 @@ const DUMP_OPTIONS_DIR = '/var/run/gluster'; // compiled into libglusterfs (DEFA
  * (a cluster host's own /run, seen from here, for a process in another mount namespace). */
 export async function statedump(p: Daemon, dumpDir: string, optFiles: Set<string>, optionsDir = DUMP_OPTIONS_DIR): Promise<string> {
   if (!running(p)) throw new Error(`statedump: process ${p.pid} (${p.pidFile}) is not running`);
-  const prefix = `glusterdump.${p.pid}.dump.`;
-  const ours = () => fs.readdirSync(dumpDir).filter((f) => f.startsWith(prefix)).map((f) => path.join(dumpDir, f));
+  // `glusterdump.PID.dump.TIME`; a brick started by glusterd (--brick-name) names it after its brick path instead
+  const infix = `.${p.pid}.dump.`;
+  const ours = () => fs.readdirSync(dumpDir).filter((f) => f.includes(infix)).map((f) => path.join(dumpDir, f));
   ours().forEach((f) => fs.rmSync(f, { force: true }));
   fs.mkdirSync(optionsDir, { recursive: true });
   const opt = path.join(optionsDir, `glusterdump.${p.pid}.options`);
@@ -26,7 +27,7 @@ export async function statedump(p: Daemon, dumpDir: string, optFiles: Set<string
         if (text.includes('DUMP-END-TIME')) { fs.rmSync(f, { force: true }); return text; }
       }
     }
-    throw new Error(`statedump: no complete glusterdump.${p.pid}.dump.* in ${dumpDir} within 5 s`);
+    throw new Error(`statedump: no complete *.${p.pid}.dump.* in ${dumpDir} within 5 s`);
   } finally { fs.rmSync(opt, { force: true }); optFiles.delete(opt); }
 }
 
