@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The stress suite (test/stress/: integrity, storm, lifecycle, soak) at full size,
+# The stress suite (test/stress/: integrity, storm, lifecycle, soak, fuzz, cluster) at full size,
 # with its figures written to bench/results/stress.md. Takes 15-20 minutes on a
 # 2-core VM. `npm test` runs the same files in their fast mode.
 #   scripts/test-stress.sh                         # everything, full size
