@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The stress suite (test/stress/: integrity, storm, lifecycle, soak) at full size,
-# with its figures written to bench/results/stress.md. Takes 15-20 minutes on a
+# The stress suite (test/stress/: integrity, storm, lifecycle, soak, fuzz, cluster) at full size,
+# with its figures written to bench/results/stress.md. Takes 22-27 minutes on a
 # 2-core VM. `npm test` runs the same files in their fast mode.
 #   scripts/test-stress.sh                         # everything, full size
 #   scripts/test-stress.sh dist/test/stress/soak.test.js  # some files only

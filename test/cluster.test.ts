@@ -1,7 +1,8 @@
 // glujs on a real multi-host cluster (lib/testing/cluster.ts: a namespace, a glusterd
-// and bricks per host; clients on hosts of their own): data integrity with a
-// pass-through on every brick and client through a host kill and a network partition,
-// the NLC across hosts, and a rolling module upgrade under load.
+// and bricks per host; clients on hosts of their own): the NLC across hosts, with and
+// without the kernel tier, and a rolling module upgrade under load. Data integrity
+// through host kills and partitions is in test/stress/cluster.test.ts (fast in npm
+// test, full in npm run test:stress).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,143 +10,146 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { withCluster, type Cluster } from '../lib/testing';
-import { readText, run } from '../lib/testing/proc';
-import { dumpCounters, example, fixture, grep, readTree, sleep, SLOW, snapshot, until } from './util';
+import { readText } from '../lib/testing/proc';
+import { KERNEL_TIER, dumpCounters, example, fixture, grep, sleep, SLOW, until } from './util';
 
 const passthru = { module: fixture('await-all.ts') };
 
-interface FioResult { code: number | null; jobs: Array<{ jobname: string; error: number; write: { io_bytes: number }; read: { io_bytes: number } }>; err: string; }
-/** fio writing random 4k blocks with crc32c checksums, verifying every 64 blocks as it goes and at the end. */
-async function fio(dir: string, seconds: number): Promise<FioResult> {
-  fs.mkdirSync(dir, { recursive: true });
-  const r = await run('fio', ['--name=v', `--directory=${dir}`, '--rw=randwrite', '--bs=4k', '--size=2M', '--numjobs=2',
-    '--direct=1', '--ioengine=psync', '--verify=crc32c', '--verify_backlog=64', '--verify_fatal=1', '--verify_state_save=0', '--do_verify=1',
-    '--time_based', `--runtime=${seconds}`, '--output-format=json'], (seconds + 120) * 1000);
-  let jobs: FioResult['jobs'] = [];
-  try { jobs = JSON.parse(r.out.slice(r.out.indexOf('{'))).jobs; } catch { /* reported below */ }
-  return { code: r.code, jobs, err: r.err + (jobs.length ? '' : r.out) };
-}
-
-/** Every replica set's bricks hold the same tree (names, modes, sizes, sha1 of contents; not .glusterfs). */
-function assertReplicasIdentical(c: Cluster): void {
-  for (const set of c.replicaSets) {
-    const trees = set.map((b) => readTree(b.dir));
-    for (let i = 1; i < set.length; i++) {
-      assert.deepEqual(trees[i], trees[0], `${set[i].host}:${set[i].path} differs from ${set[0].host}:${set[0].path}`);
-    }
-  }
-}
-
-/** A host kill and a partition during fio, then heal: no verify error, identical replicas. */
-async function integrity(t: test.TestContext, layout: '2x3' | 'replicate 3'): Promise<void> {
-  const before = snapshot('/var/lib/glusterd');
-  const c = await withCluster(t, { hosts: 3, layout, brick: [passthru], client: [passthru], clients: 1 });
-  t.diagnostic(`${layout}: cluster up in ${c.setupMs} ms`);
-  for (const b of c.bricks) assert.match(fs.readFileSync(b.log, 'utf8'), /loaded translator module .*await-all\.ts/, `glujs on ${b.host}:${b.path}`);
-  assert.match(c.mounts[0].logText(), /gv-glujs: loaded translator module .*await-all\.ts/, 'glujs in the client graph');
-
-  const m = c.mounts[0].dir;
-  const at = (ms: number, what: string, f: () => Promise<unknown>) => sleep(ms).then(async () => { const t0 = Date.now(); await f(); return `${what} (${Date.now() - t0} ms)`; });
-  // one failure at a time, healed before the next: a brick that missed writes and another
-  // one cut off leave a single good copy, and AFR's quorum then fails writes by design
-  for (const [phase, events] of [
-    ['kill', () => [at(2000, 'kill -9 h3', () => c.killHost('h3')).then(async (e) => [e, await at(3000, 'start h3', () => c.startHost('h3'))])]],
-    ['partition', () => [at(2000, 'partition h2', () => c.partition('h2')).then(async (e) => [e, await at(7000, 'heal h2', () => c.heal('h2'))])]],
-  ] as const) {
-    const running = fio(path.join(m, `fio-${phase}`), 12);
-    const done = (await Promise.all(events())).flat();
-    const r = await running;
-    const healed = await c.healVolume();
-    t.diagnostic(`${layout}, ${phase}: ${done.join(', ')}; fio ${r.jobs.map((j) => `${j.jobname}: wrote ${j.write.io_bytes >> 10} KiB, verified ${j.read.io_bytes >> 10} KiB, error ${j.error}`).join('; ')}; healed in ${healed.ms} ms`);
-    assert.equal(r.code, 0, `fio failed: ${r.err.slice(-2000)}`);
-    assert.equal(r.jobs.length, 2);
-    for (const j of r.jobs) {
-      assert.equal(j.error, 0, `fio job ${j.jobname}: error ${j.error}`);
-      assert.ok(j.write.io_bytes > 0 && j.read.io_bytes > 0, 'fio wrote and verified');
-    }
-    assert.doesNotMatch(r.err, /verify|crc32c|bad magic/i);
-  }
-  // each replica set holds the fio files; every copy is the same
-  const files = c.replicaSets.map((set) => [...readTree(set[0].dir).keys()].filter((k) => /^fio-\w+\/v\./.test(k)).length);
-  assert.equal(files.reduce((a, b) => a + b, 0), 4, `the four fio files, over the replica sets: ${files}`);
-  assertReplicasIdentical(c);
-  await c.stop();
-  assert.deepEqual(snapshot('/var/lib/glusterd'), before, "this machine's /var/lib/glusterd is unchanged");
-}
-
-test('replica 3: fio verify=crc32c through a host kill and a partition, pass-through on every brick and client; heal; identical bricks', { timeout: 150_000 * SLOW },
-  (t) => integrity(t, 'replicate 3'));
-
-test('2x3: the same on a distributed-replicated volume', { timeout: 150_000 * SLOW }, (t) => integrity(t, '2x3'));
-
 const exists = (p: string) => fs.promises.lstat(p).then(() => true, () => false);
-/** ms until `p` exists, or -1 after `ms`. */
-async function seenWithin(p: string, ms: number): Promise<number> {
+/** ms until `ok()` holds, or -1 after `ms`. */
+async function within(ms: number, ok: () => Promise<boolean>): Promise<number> {
   const t0 = Date.now();
-  for (; Date.now() - t0 < ms; await sleep(20)) if (await exists(p)) return Date.now() - t0;
-  return (await exists(p)) ? Date.now() - t0 : -1;
+  for (; Date.now() - t0 < ms; await sleep(20)) if (await ok()) return Date.now() - t0;
+  return (await ok()) ? Date.now() - t0 : -1;
 }
-/** nlc's counters in a client's statedump (the runtime publishes them every second). */
-async function nlcCounters(c: Cluster, i: number): Promise<Record<string, number>> {
-  return dumpCounters(await c.mounts[i].statedump());
+const seenWithin = (p: string, ms: number) => within(ms, () => exists(p));
+const goneWithin = (p: string, ms: number) => within(ms, async () => !(await exists(p)));
+/** nlc's counters in every client's statedump, after the runtime's next publication (once a second). */
+async function nlcCounters(c: Cluster): Promise<Array<Record<string, number>>> {
+  await sleep(1100);
+  return Promise.all(c.mounts.map(async (m) => dumpCounters(await m.statedump())));
 }
 
-test('NLC on 3 client hosts over 2x3, glujs on the bricks too: creates, renames, links, mkdirs through any client are seen by the others within 1 s', { timeout: 120_000 * SLOW }, async (t) => {
+/**
+ * The NLC in the client graph of 3 client hosts over 2x3, glujs on the bricks too: every change
+ * made through one client to a name the two others hold is seen by them within 1 s. The names
+ * are held as misses (each observer stats it twice first); with the kernel tier (FUSE
+ * negative-timeout and entry-timeout 600 s) the kernel holds them, and it holds found names too:
+ * then an unlink and a rename over a found name must reach the observers as well.
+ */
+async function nlcAcrossHosts(t: test.TestContext, kernel: boolean): Promise<void> {
   const c = await withCluster(t, {
     hosts: 3, layout: '2x3', clients: 3, brick: [passthru],
     client: [{ module: example('nlc.ts'), options: { timeout: 600 } }], // only an upcall can make a cached miss go
     options: { 'features.cache-invalidation': 'on' },
+    ...(kernel ? { mountOptions: KERNEL_TIER } : {}),
   });
-  t.diagnostic(`2x3, 3 clients: cluster up in ${c.setupMs} ms`);
+  t.diagnostic(`2x3, 3 clients${kernel ? ', kernel tier' : ''}: cluster up in ${c.setupMs} ms`);
   for (const m of c.mounts) {
     assert.match(m.logText(), /gv-glujs: loaded translator module .*nlc\.ts/);
     assert.doesNotMatch(m.logText(), /relies on upcall/);
+    assert.match(m.logText(), kernel ? /gv-glujs: kernel tier on: / : /gv-glujs: kernel tier off: /, `${m.host}'s init line`);
   }
   assert.equal(grep(c.brickLog(), /loaded translator module .*await-all\.ts/).length, c.bricks.length);
   const at = (i: number, p: string) => path.join(c.mounts[i].dir, 'd', p);
   await fs.promises.mkdir(at(0, ''));
   for (let i = 0; i < 3; i++) assert.ok(await exists(at(i, '')), `d on client ${i}`);
+  /** every observer has `p` (and holds it: entry-timeout) within 2 s */
+  const held = async (p: string, others: number[]) => {
+    for (const o of others) assert.ok(await seenWithin(at(o, p), 2000) >= 0, `${p} on client ${o}`);
+  };
 
-  const ops = {
-    create: async (a: number, n: string) => fs.promises.writeFile(at(a, n), n),
-    mkdir: async (a: number, n: string) => fs.promises.mkdir(at(a, n)),
-    rename: async (a: number, n: string, others: number[]) => {
+  // a change to a missing name: made through client a, the others must then see it
+  const toMissing: Record<string, (a: number, n: string, others: number[]) => Promise<void>> = {
+    create: async (a, n) => fs.promises.writeFile(at(a, n), n),
+    mkdir: async (a, n) => fs.promises.mkdir(at(a, n)),
+    rename: async (a, n, others) => {
       await fs.promises.writeFile(at(a, `${n}.src`), n);
-      for (const o of others) assert.ok(await seenWithin(at(o, `${n}.src`), 2000) >= 0);
+      await held(`${n}.src`, others);
       await fs.promises.rename(at(a, `${n}.src`), at(a, n));
     },
-    link: async (a: number, n: string, others: number[]) => {
+    link: async (a, n, others) => {
       // the observers know the target (GlusterFS's upcall only tells the clients that know it: PLATFORM.md)
       await fs.promises.writeFile(at(a, `${n}.tgt`), n);
-      for (const o of others) assert.ok(await seenWithin(at(o, `${n}.tgt`), 2000) >= 0);
+      await held(`${n}.tgt`, others);
       await fs.promises.link(at(a, `${n}.tgt`), at(a, n));
+    },
+  };
+  // a change to a name the others hold as found: the change, then what observer o must see
+  const toHeld: Record<string, (a: number, n: string, others: number[]) => Promise<(o: number) => Promise<number>>> = {
+    unlink: async (a, n, others) => {
+      await fs.promises.writeFile(at(a, n), n);
+      await held(n, others);
+      await fs.promises.unlink(at(a, n));
+      return (o) => goneWithin(at(o, n), 1000);
+    },
+    'rename-over': async (a, n, others) => {
+      await fs.promises.writeFile(at(a, n), 'old');
+      await fs.promises.writeFile(at(a, `${n}.new`), 'new');
+      await held(n, others);
+      await held(`${n}.new`, others);
+      const ino = new Map(await Promise.all(others.map(async (o) => [o, (await fs.promises.stat(at(o, n))).ino] as const)));
+      await fs.promises.rename(at(a, `${n}.new`), at(a, n));
+      return (o) => within(1000, async () => !(await exists(at(o, `${n}.new`))) &&
+        (await fs.promises.stat(at(o, n)).then((s) => s.ino !== ino.get(o), () => false)));
     },
   };
   const seen: string[] = [], late: string[] = [];
   let k = 0;
-  for (const [op, f] of Object.entries(ops)) {
+  const each = async (op: string, change: (a: number, n: string, others: number[]) => Promise<(o: number) => Promise<number>>) => {
     for (let a = 0; a < 3; a++) {
       const n = `${op}-${k++}`, others = [0, 1, 2].filter((x) => x !== a);
-      // each observer caches the miss (twice: the second is a cache hit)
-      for (const o of others) for (let r = 0; r < 2; r++) assert.equal(await exists(at(o, n)), false, `${n} missing on client ${o}`);
-      await f(a, n, others);
+      const check = await change(a, n, others);
       for (const o of others) {
-        const ms = await seenWithin(at(o, n), 1000);
+        const ms = await check(o);
         (ms >= 0 ? seen : late).push(`${op} on c${a + 1} -> c${o + 1}: ${ms} ms`);
       }
     }
+  };
+  for (const [op, f] of Object.entries(toMissing)) {
+    await each(op, async (a, n, others) => {
+      // each observer caches the miss (twice: the second is a cache hit, the kernel's with the tier)
+      for (const o of others) for (let r = 0; r < 2; r++) assert.equal(await exists(at(o, n)), false, `${n} missing on client ${o}`);
+      await f(a, n, others);
+      return (o) => seenWithin(at(o, n), 1000);
+    });
   }
+  if (kernel) for (const [op, f] of Object.entries(toHeld)) await each(op, f);
   t.diagnostic(`seen: ${seen.join('; ')}`);
   assert.deepEqual(late, [], 'every change is seen by the other clients within 1 s');
-  assert.equal(seen.length, 4 * 3 * 2);
-  await sleep(1100);
-  const counters = await Promise.all([0, 1, 2].map((i) => nlcCounters(c, i)));
-  t.diagnostic(`nlc counters: ${counters.map((x, i) => `c${i + 1} hits ${x.hits} misses ${x.misses} upcall invalidations ${x.invalidations_upcall}`).join('; ')}`);
-  for (const [i, x] of counters.entries()) {
-    assert.ok(x.hits >= 8, `client ${i + 1} answered cached misses itself (hits ${x.hits})`);
-    assert.ok(x.invalidations_upcall > 0, `client ${i + 1} was invalidated by upcall (${x.invalidations_upcall})`);
+  assert.equal(seen.length, (Object.keys(toMissing).length + (kernel ? Object.keys(toHeld).length : 0)) * 3 * 2);
+
+  if (kernel) {
+    // repeat stats of a miss never reach glusterfs: the kernel answers them
+    for (let i = 0; i < 3; i++) assert.equal(await exists(at(i, 'never')), false);
+    const before = await nlcCounters(c);
+    for (let i = 0; i < 3; i++) for (let r = 0; r < 200; r++) assert.equal(await exists(at(i, 'never')), false);
+    const after = await nlcCounters(c);
+    for (const [i, x] of after.entries()) {
+      const reached = x.fast_hits + x.hits - before[i].fast_hits - before[i].hits;
+      t.diagnostic(`c${i + 1}: kernel tier ${x.fast_kernel_tier}, recorded ${x.fast_kernel_recorded}, kernel invalidations ${x.fast_kernel_invalidations}, ` +
+        `upcall invalidations ${x.invalidations_upcall}; of 200 repeat stats of a miss ${reached} reached glujs`);
+      assert.equal(x.fast_kernel_tier, 3, `c${i + 1}: both tiers on`);
+      assert.ok(reached < 5, `c${i + 1}: the kernel answered the repeats (glujs saw ${reached})`);
+      assert.ok(x.fast_kernel_invalidations > 0, `c${i + 1}: the kernel was told to forget names (${x.fast_kernel_invalidations})`);
+      assert.ok(x.invalidations_upcall > 0, `c${i + 1} was invalidated by upcall (${x.invalidations_upcall})`);
+    }
+  } else {
+    const counters = await nlcCounters(c);
+    t.diagnostic(`nlc counters: ${counters.map((x, i) => `c${i + 1} hits ${x.hits} misses ${x.misses} upcall invalidations ${x.invalidations_upcall}`).join('; ')}`);
+    for (const [i, x] of counters.entries()) {
+      assert.ok(x.hits >= 8, `client ${i + 1} answered cached misses itself (hits ${x.hits})`);
+      assert.ok(x.invalidations_upcall > 0, `client ${i + 1} was invalidated by upcall (${x.invalidations_upcall})`);
+    }
   }
-});
+}
+
+test('NLC on 3 client hosts over 2x3, glujs on the bricks too: creates, renames, links, mkdirs through any client are seen by the others within 1 s', { timeout: 120_000 * SLOW },
+  (t) => nlcAcrossHosts(t, false));
+
+test('NLC with the kernel tier on 3 client hosts over 2x3 (negative-timeout=600, entry-timeout=600): creates, renames, links, mkdirs, ' +
+  'unlinks and renames over held names through any client are seen by the others within 1 s; repeat misses are answered by the kernel', { timeout: 120_000 * SLOW },
+  (t) => nlcAcrossHosts(t, true));
 
 /** A child process doing write/read-back/stat/readdir in `dir` until SIGTERM; the last stdout line is {ops, errors, mismatches}. */
 const LOOP = `

@@ -10,9 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withVolume, type Volume } from '../lib/testing';
-import { counters, example, fixture, glujs, grep, errCode, sleep, until } from './util';
+import { KERNEL_TIER, counters, example, fixture, glujs, grep, errCode, sleep, until } from './util';
 
-const KERNEL_TIER = ['--negative-timeout=600', '--entry-timeout=600'];
 const missing = (p: string) => errCode(() => fs.lstatSync(p)) === 'ENOENT';
 const exists = (p: string) => errCode(() => fs.lstatSync(p)) === 'ok';
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { withVolume, seededRandom, type Volume } from '../lib/testing';
-import { counters, example, fixture, glujs, errCode, sleep, until } from './util';
+import { KERNEL_TIER, counters, example, fixture, glujs, errCode, sleep, until } from './util';
 
 const nlc = (options: Record<string, string | number> = {}) => glujs('nlc', example('nlc.ts'), options);
 const exists = (p: string) => errCode(() => fs.lstatSync(p)) === 'ok';
@@ -17,8 +17,6 @@ const missing = (p: string) => errCode(() => fs.lstatSync(p)) === 'ENOENT';
  * timeout is 600 s, so only the upcall can make this pass). */
 const seenSoon = (p: string): Promise<boolean> => until(() => exists(p), 1000, p).then(() => true, () => false);
 const goneSoon = (p: string): Promise<boolean> => until(() => missing(p), 1000, p).then(() => true, () => false);
-/** FUSE mount options that let the kernel cache lookups (the kernel tier). */
-const KERNEL_TIER = ['--negative-timeout=600', '--entry-timeout=600'];
 
 // The third run puts a glujs pass-through on the brick, above locks and upcall
 // (where `user.xlator.glujs io-threads` puts it): upcall must still reach the

@@ -1,16 +1,17 @@
 // Translators that translate: fops a translator originates on its children
 // (this.children[i].<fop>()), from a handler and from a timer, with paths
 // resolved and credentials carried; op.wind to another child; dict overrides
-// merged into the op's own, and in-place edits of op.xdata wound.
+// merged into the op's own, and in-place edits of op.xdata wound; examples/tag.ts
+// in the client graphs of a glusterd cluster.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { onProcessExit, withVolume, type Volume } from '../lib/testing';
+import { onProcessExit, withCluster, withVolume, type Volume } from '../lib/testing';
 import { Dict, DictType } from '../lib';
-import { errCode, fixture, glujs, sleep, until } from './util';
+import { errCode, example, fixture, glujs, sleep, SLOW, until } from './util';
 
 /** The value of js.<key> in a process's statedump, once the runtime has published it. */
 async function dumped(v: Volume, which: 'brick' | number, key: string, want: (s: string) => boolean, ms = 8000): Promise<string> {
@@ -109,4 +110,40 @@ test('originate: from a timer (path resolved, daemon or given credentials) and i
   // (the kernel may look a name up twice: the handler then runs again)
   const errors = (await dumped(v, 0, 'errors', (s) => s.split(' ').length >= 5)).split(' ').slice(0, 5);
   assert.deepEqual(errors, ['TypeError:', 'Error:ENOENT', 'TypeError:', 'TypeError:ERR_GLUJS_ORIGINATE', 'RangeError:ERR_GLUJS_CHILD']);
+});
+
+// On a cluster: glusterd places a glujs translator with one child only (`user.xlator.glujs`
+// above one brick xlator; `glujs filter` splices one into the client graph, above one xlator),
+// so fixtures/mirror.ts (two children) has no cluster variant: it would take a hand-written
+// volfile, which is not a glusterd graph.
+test('originate on a cluster: examples/tag.ts in every client graph of 2x3; a file created through either client carries user.created-by on every brick of its replica set', { timeout: 120_000 * SLOW }, async (t) => {
+  const c = await withCluster(t, { hosts: 3, layout: '2x3', clients: 2, client: [{ module: example('tag.ts'), options: { interval: 600 } }] });
+  for (const m of c.mounts) assert.match(m.logText(), /gv-glujs: loaded translator module .*tag\.ts/, `tag in ${m.host}'s graph`);
+  // the mounts are below the cluster's 0700 directory: let uid 23456 through to them
+  fs.chmodSync(c.dir, 0o711);
+  const made: Array<{ name: string; who: string }> = [];
+  for (const [i, m] of c.mounts.entries()) {
+    fs.mkdirSync(path.join(m.dir, `d${i}`), { mode: 0o777 });
+    fs.chmodSync(path.join(m.dir, `d${i}`), 0o777);
+    // several names per client, so that both replica sets get some
+    for (let k = 0; k < 6; k++) {
+      const name = `d${i}/f${k}`;
+      fs.writeFileSync(path.join(m.dir, name), name);
+      made.push({ name, who: '0:0' });
+    }
+    // and one as another user: the caller's credentials of the create, carried to the fsetxattr
+    const name = `d${i}/by-23456`, r = spawnSync('setpriv', ['--reuid=23456', '--regid=23457', '--clear-groups', 'touch', path.join(m.dir, name)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `touch as uid 23456: ${r.stderr}`);
+    made.push({ name, who: '23456:23457' });
+  }
+  const sets = new Set<number>();
+  for (const { name, who } of made) {
+    // the file's replica set: the one whose bricks hold it (DHT may leave a zero-size linkto elsewhere)
+    const data = (f: string) => { const st = fs.statSync(f, { throwIfNoEntry: false }); return !!st && (st.mode & 0o7777) !== 0o1000; };
+    const holders = c.replicaSets.map((set, i) => ({ set, i })).filter(({ set }) => set.every((b) => data(path.join(b.dir, name))));
+    assert.equal(holders.length, 1, `${name} is on exactly one replica set`);
+    sets.add(holders[0].i);
+    for (const b of holders[0].set) assert.equal(xattr(path.join(b.dir, name), 'user.created-by'), who, `${name} on ${b.host}:${b.path}`);
+  }
+  assert.equal(sets.size, 2, 'files landed on both replica sets');
 });

@@ -18,6 +18,9 @@ export function glujs(name: string, module: string, options: Record<string, stri
   return { name, type: GLUJS_TYPE, options: { module, ...options } };
 }
 
+/** FUSE mount options that let the kernel cache lookups (the kernel tier: README, "The kernel tier"). */
+export const KERNEL_TIER = ['--negative-timeout=600', '--entry-timeout=600'];
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The `name=number` lines of a statedump (a glujs instance's under `js.`), by name. */

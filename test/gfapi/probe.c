@@ -4,6 +4,8 @@
  * in the same process, as long-lived gfapi users (qemu, Samba) do.
  *
  *   probe VOLFILE LOGFILE ROUNDS CMD...
+ *   VOLFILE: a path (/...: glfs_set_volfile), or HOST:VOLUME: the volume's
+ *            volfile fetched from glusterd on HOST:24007 (glfs_set_volfile_server)
  *   CMD: write:PATH:TEXT  read:PATH  stat:PATH  list:DIR  mkdir:PATH  unlink:PATH
  *
  * One line per step on stdout: "init 0", "<cmd> <result>" (ok, an errno name,
@@ -100,6 +102,23 @@ run(glfs_t *fs, const char *arg)
     }
 }
 
+/* A glfs_t for VOLFILE (see the top of this file), NULL on failure. */
+static glfs_t *
+open_volume(const char *volfile)
+{
+    char spec[1024], *volume;
+    glfs_t *fs;
+    if (volfile[0] == '/') {
+        fs = glfs_new("glujs-gfapi");
+        return fs && glfs_set_volfile(fs, volfile) == 0 ? fs : NULL;
+    }
+    if (strlen(volfile) >= sizeof(spec) || !(volume = strchr(strcpy(spec, volfile), ':')))
+        return errno = EINVAL, NULL;
+    *volume++ = 0;
+    fs = glfs_new(volume); /* the volume name is the volfile id glusterd serves */
+    return fs && glfs_set_volfile_server(fs, "tcp", spec, 24007) == 0 ? fs : NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -110,8 +129,8 @@ main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (int r = 0; r < rounds; r++) {
-        glfs_t *fs = glfs_new("glujs-gfapi");
-        if (!fs || glfs_set_volfile(fs, argv[1]) != 0 || glfs_set_logging(fs, argv[2], 7) != 0) {
+        glfs_t *fs = open_volume(argv[1]);
+        if (!fs || glfs_set_logging(fs, argv[2], 7) != 0) {
             printf("new %s\n", err());
             return 1;
         }
