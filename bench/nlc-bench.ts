@@ -2,7 +2,8 @@
 // performance/nl-cache, and glujs's examples/nlc.ts (fast path on and off), side by
 // side in one run, over a userspace delay proxy at several round-trip times.
 //
-//   node dist/bench/nlc-bench.js [--runs N] [--rtts 0,0.25,1] [--quick] [--php-includes N] [--no-php] [--stat-only]
+//   node dist/bench/nlc-bench.js [--runs N] [--rtts 0,0.25,1] [--quick] [--php-includes N] [--no-php] [--stat-only] [--spin US]
+//   (--spin: every glujs configuration with option spin US, to see what the JS thread's wake-ups cost)
 //
 // Workload: 10 include directories /app/inc0../app/inc9 and 100 files f000..f099.php,
 // file i only in /app/inc((7·i) mod 10); 1000 requests from mulberry32(42), 80% to the
@@ -36,18 +37,19 @@ const loads: number[] = []; // 1-min load average after every round
 const load1 = () => Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 // ---------------------------------------------------------------- arguments
-interface Opts { runs: number; rtts: number[]; quick: boolean; phpIncludes: number; php: boolean; statOnly: boolean; }
+interface Opts { runs: number; rtts: number[]; quick: boolean; phpIncludes: number; php: boolean; statOnly: boolean; spin?: number; }
 // statOnly: separate stat-only runs (opt-in, +~2 min). By default the stat phase is timed inside the full runs.
 function parseArgs(argv: string[]): Opts {
   const o: Opts = { runs: 10, rtts: [0, 0.25, 1], quick: false, phpIncludes: 150, php: true, statOnly: false };
   let runsGiven = false, rttsGiven = false;
-  const usage = 'usage: nlc-bench [--runs N] [--rtts 0,0.25,1] [--quick] [--php-includes N] [--no-php] [--stat-only]';
+  const usage = 'usage: nlc-bench [--runs N] [--rtts 0,0.25,1] [--quick] [--php-includes N] [--no-php] [--stat-only] [--spin US]';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i], v = argv[i + 1];
     if (a === '--quick') o.quick = true;
     else if (a === '--no-php') o.php = false;
     else if (a === '--stat-only') o.statOnly = true;
     else if (a === '--runs' && v !== undefined && Number.isInteger(+v) && +v >= 1) { o.runs = +v; runsGiven = true; i++; }
+    else if (a === '--spin' && v !== undefined && Number.isInteger(+v) && +v >= 0) { o.spin = +v; i++; }
     else if (a === '--php-includes' && v !== undefined && Number.isInteger(+v) && +v >= 1 && +v <= N_REQUESTS) { o.phpIncludes = +v; i++; }
     else if (a === '--rtts' && v !== undefined && v.split(',').every((x) => x !== '' && Number.isFinite(+x) && +x >= 0)) {
       o.rtts = v.split(',').map(Number); rttsGiven = true; i++;
@@ -546,6 +548,8 @@ function floorSection(opt: Opts, phases: Phase[], calib: Calib[]): string[] {
 // ---------------------------------------------------------------- main
 async function main(): Promise<void> {
   const opt = parseArgs(process.argv.slice(2));
+  // --spin: a diagnostic, the glujs option spin on every glujs configuration (default: glujs's own)
+  if (opt.spin !== undefined) for (const c of CONFIGS) if (c.glujs) for (const x of c.client) x.options = { ...x.options, spin: opt.spin };
   const command = ['node', path.relative(ROOT, __filename), ...process.argv.slice(2)].join(' ');
   const t0 = Date.now();
   const loadavg = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -554,7 +558,7 @@ async function main(): Promise<void> {
   const meta: Record<string, string> = {
     date: new Date().toISOString(),
     machine: `Linux ${sh('uname', ['-r'])}, nproc ${sh('nproc', [])}, ${/^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?'}`,
-    command: `\`${command}\` (runs ${opt.runs}, RTTs ${opt.rtts.join(', ')} ms${opt.php ? `, ${opt.phpIncludes} PHP includes per run` : ', no PHP'}${opt.statOnly ? '' : ', no stat-only variant'})`,
+    command: `\`${command}\` (runs ${opt.runs}, RTTs ${opt.rtts.join(', ')} ms${opt.php ? `, ${opt.phpIncludes} PHP includes per run` : ', no PHP'}${opt.statOnly ? '' : ', no stat-only variant'}${opt.spin !== undefined ? `, glujs option spin ${opt.spin}` : ''})`,
     GlusterFS: sh('glusterfs', ['--version']).split('\n')[0],
     node: process.version,
     'GlusterFS processes already running at start (not ours)': foreign(),
