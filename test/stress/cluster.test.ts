@@ -34,11 +34,11 @@ const ON_BRICK = WHERE === 'both' || WHERE === 'brick', ON_CLIENT = WHERE === 'b
 
 interface FioResult { code: number | null; jobs: Array<{ jobname: string; error: number; write: { io_bytes: number }; read: { io_bytes: number } }>; err: string; }
 /** fio writing random 4k blocks with crc32c checksums, verifying every 64 blocks as it goes and at the end. */
-async function fio(dir: string, seconds: number): Promise<FioResult> {
+async function fio(dir: string, seconds: number, onErr?: (all: string) => void): Promise<FioResult> {
   fs.mkdirSync(dir, { recursive: true });
   const r = await exec('fio', ['--name=v', `--directory=${dir}`, '--rw=randwrite', '--bs=4k', `--size=${FIO_SIZE}`, `--numjobs=${JOBS}`,
     '--direct=1', '--ioengine=psync', '--verify=crc32c', '--verify_backlog=64', '--verify_fatal=1', '--verify_state_save=0', '--do_verify=1',
-    '--time_based', `--runtime=${seconds}`, '--output-format=json'], { timeoutMs: (seconds + 120) * 1000 });
+    '--time_based', `--runtime=${seconds}`, '--output-format=json'], { timeoutMs: (seconds + 120) * 1000, onErr });
   let jobs: FioResult['jobs'] = [];
   try { jobs = JSON.parse(r.out.slice(r.out.indexOf('{'))).jobs; } catch { /* reported below */ }
   return { code: r.code, jobs, err: r.err + (jobs.length ? '' : r.out) };
@@ -57,9 +57,13 @@ function assertReplicasIdentical(c: Cluster): void {
 /** On a verify failure: every brick's copy of the block (first bytes, all-zero or not), the file's size,
  * and its xattrs (AFR pending), before and after heal; written to <cluster dir>/inspect.txt and the
  * diagnostics. */
-async function inspect(t: test.TestContext, c: Cluster, m: string, file: string, off: number, len: number): Promise<void> {
+async function inspect(t: test.TestContext, c: Cluster, m: string, file: string, off: number, len: number, when: string): Promise<void> {
   const rel = path.relative(m, file);
-  const out: string[] = [`verify failure at ${rel} offset ${off} length ${len}, ${new Date().toISOString()}`];
+  const out: string[] = [`verify failure at ${rel} offset ${off} length ${len}, inspected ${when}, ${new Date().toISOString()}`];
+  if (when === 'at once') {
+    const dump = await c.mounts[0].statedump().catch((e) => String(e));
+    fs.writeFileSync(path.join(c.dir, `statedump-at-failure.txt`), dump);
+  }
   for (const b of c.bricks) {
     const f = path.join(b.dir, rel);
     if (!fs.existsSync(f)) { out.push(`${b.host}:${b.path}: no copy`); continue; }
@@ -93,12 +97,20 @@ async function integrity(t: test.TestContext, layout: '2x3' | 'replicate 3'): Pr
   const lines: string[] = [];
   for (const [k, failure] of FAILURES.entries()) {
     const phase = `${k}-${failure.join('-')}`;
-    const running = fio(path.join(m, `fio-${phase}`), FIO_SECONDS);
+    // a bad block is inspected the moment fio reports it (the other job keeps writing to its own file)
+    let inspected: Promise<void> | undefined;
+    const badBlock = /bad magic header \w+, wanted \w+ at file (\S+) offset (\d+), length (\d+)/;
+    const running = fio(path.join(m, `fio-${phase}`), FIO_SECONDS, (all) => {
+      const bad = !inspected && badBlock.exec(all);
+      if (bad) inspected = inspect(t, c, m, bad[1], Number(bad[2]), Number(bad[3]), 'at once');
+    });
     const done = await events(failure);
     const r = await running;
-    const bad = /bad magic header \w+, wanted \w+ at file (\S+) offset (\d+), length (\d+)/.exec(r.err);
-    if (bad) await inspect(t, c, m, bad[1], Number(bad[2]), Number(bad[3]));
+    await inspected;
+    const bad = badBlock.exec(r.err);
+    if (bad) await inspect(t, c, m, bad[1], Number(bad[2]), Number(bad[3]), 'after fio');
     const healed = await c.healVolume();
+    if (bad) await inspect(t, c, m, bad[1], Number(bad[2]), Number(bad[3]), 'after heal');
     const line = `${phase}: ${done.join(', ')}; fio ${r.jobs.map((j) => `${j.jobname}: wrote ${j.write.io_bytes >> 10} KiB, verified ${j.read.io_bytes >> 10} KiB, error ${j.error}`).join('; ')}; healed in ${healed.ms} ms`;
     lines.push(`- ${line}`);
     t.diagnostic(`${layout}, ${line}`);
