@@ -41,11 +41,25 @@ try {
   await new Promise((r) => setTimeout(r, 1500));
   await c.killHost('h3'); log('killed h3');
   log(await ask(`write 1 ${N + 1}`));
+  // STREAM=1: keep writing (a block of every file each 100 ms) until h3 is back, as fio does:
+  // the eager lock's post-op then stays delayed with GlusterFS's default post-op-delay-secs
+  if (process.env.STREAM) log(await ask(`stream ${N + 1}`));
   const t0 = Date.now();
-  await c.startHost('h3'); log(`h3 back, mount connected (${Date.now() - t0} ms)`);
-  const r1 = await ask(`read 0 ${N + 1}`); log(r1);
+  // connected again = each h3 brick's protocol/client logged "Connected" once more since the kill
+  // (startHost's statedump check can time out here)
+  const up = (t) => ['gv-client-2', 'gv-client-5'].map((x) => t.split(`0-${x}: Connected, attached`).length - 1);
+  const before = up(c.mounts[0].logText());
+  const starting = c.startHost('h3').catch((e) => log(`startHost: ${String(e).slice(0, 200)}`));
+  for (const end = Date.now() + 60000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    const now = up(c.mounts[0].logText());
+    if (now.every((n, i) => n > before[i])) break;
+  }
+  await new Promise((r) => setTimeout(r, Number(process.env.READ_DELAY_MS ?? 0)));
+  log(`h3 back, mount connected (${Date.now() - t0} ms); client log: ${up(c.mounts[0].logText())} connects of client-2/5 (before ${before})`);
+  const upto = process.env.STREAM ? Number((await ask('upto')).split(' ')[1]) : N + 1;
+  const r1 = await ask(`read 0 ${upto}`); log(r1);
   await ask('reopen');
-  const r2 = await ask(`read 0 ${N + 1}`); log('again, old and new fds:', r2);
+  const r2 = await ask(`read 0 ${upto}`); log('again, old and new fds:', r2);
   bad = /[1-9]\d* zero|[1-9]\d* wrong/.test(r1 + r2);
   // brick copies: per file, which copies hold block N (written while h3 was down), and their AFR xattrs
   for (const f of files) {
@@ -59,6 +73,7 @@ try {
     log(`${rel}: ${rows.join(' || ')}`);
   }
   py.stdin.end();
+  await starting;
 } finally {
   await c.stop();
   if (!bad && !fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${c.dir}`)) fs.rmSync(c.dir, { recursive: true, force: true });

@@ -3,8 +3,9 @@
 on a command line from stdin, writes or reads 4k blocks (each block: 8-byte tag + its index).
   write A B   write blocks A..B-1 of every file (no fsync, fd stays open)
   read A B    read blocks A..B-1 of every file through the open fds; print the zero / wrong ones
-  reopen      read through new fds too (the next read uses both)"""
-import mmap, os, sys
+  reopen      read through new fds too (the next read uses both)
+  stream A    from block A on, write one more block of every file each 100 ms (a thread) until the next command"""
+import mmap, os, sys, threading, time
 
 BS = 4096
 files = sys.argv[1:]
@@ -15,10 +16,35 @@ extra = []
 def block(i):
     return (b'GJSTALE!' + i.to_bytes(8, 'little')) * (BS // 16)
 
+stop = threading.Event()
+streamed = [0]
+
+def stream(a):
+    sbuf = mmap.mmap(-1, BS)
+    i = a
+    while not stop.is_set():
+        for fd in fds:
+            sbuf.seek(0); sbuf.write(block(i))
+            os.pwritev(fd, [sbuf], i * BS)
+        i += 1
+        streamed[0] = i
+        time.sleep(0.1)
+
+th = None
 print('ready', flush=True)
 for line in sys.stdin:
     cmd = line.split()
     if not cmd:
+        continue
+    if th:
+        stop.set(); th.join(); th = None
+    if cmd[0] == 'stream':
+        stop.clear()
+        th = threading.Thread(target=stream, args=(int(cmd[1]),)); th.start()
+        print('streaming', flush=True)
+        continue
+    if cmd[0] == 'upto':
+        print(f'upto {streamed[0]}', flush=True)
         continue
     if cmd[0] == 'write':
         a, b = int(cmd[1]), int(cmd[2])
