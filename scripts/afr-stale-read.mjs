@@ -41,7 +41,7 @@ try {
   await new Promise((r) => setTimeout(r, 1500));
   await c.killHost('h3'); log('killed h3');
   log(await ask(`write 1 ${N + 1}`));
-  // STREAM=1: keep writing (a block of every file each 100 ms) until h3 is back, as fio does:
+  // STREAM=1: keep writing (a block of every file each STREAM_MS, default 500 ms) until h3 is back, as fio does:
   // the eager lock's post-op then stays delayed with GlusterFS's default post-op-delay-secs
   if (process.env.STREAM) log(await ask(`stream ${N + 1}`));
   const t0 = Date.now();
@@ -50,7 +50,7 @@ try {
   const up = (t) => ['gv-client-2', 'gv-client-5'].map((x) => t.split(`0-${x}: Connected, attached`).length - 1);
   const before = up(c.mounts[0].logText());
   const starting = c.startHost('h3').catch((e) => log(`startHost: ${String(e).slice(0, 200)}`));
-  for (const end = Date.now() + 60000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+  for (const end = Date.now() + 60000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
     const now = up(c.mounts[0].logText());
     if (now.every((n, i) => n > before[i])) break;
   }

@@ -4,10 +4,11 @@ on a command line from stdin, writes or reads 4k blocks (each block: 8-byte tag 
   write A B   write blocks A..B-1 of every file (no fsync, fd stays open)
   read A B    read blocks A..B-1 of every file through the open fds; print the zero / wrong ones
   reopen      read through new fds too (the next read uses both)
-  stream A    from block A on, write one more block of every file each 100 ms (a thread) until the next command"""
+  stream A    from block A on, write one more block of every file each STREAM_MS ms (default 500; a thread) until the next command"""
 import mmap, os, sys, threading, time
 
 BS = 4096
+INTERVAL = float(os.environ.get('STREAM_MS', '500')) / 1000
 files = sys.argv[1:]
 fds = [os.open(f, os.O_RDWR | os.O_CREAT | os.O_DIRECT, 0o644) for f in files]
 buf = mmap.mmap(-1, BS)
@@ -28,7 +29,7 @@ def stream(a):
             os.pwritev(fd, [sbuf], i * BS)
         i += 1
         streamed[0] = i
-        time.sleep(0.1)
+        stop.wait(INTERVAL)
 
 th = None
 print('ready', flush=True)
