@@ -30,6 +30,9 @@ const ALL_FAILURES: readonly Failure[] = pick<Failure[]>(
 const PHASES = Number(process.env.GLUJS_CLUSTER_PHASES) || ALL_FAILURES.length;
 const FAILURES = ALL_FAILURES.slice(0, PHASES);
 const WHERE = process.env.GLUJS_CLUSTER_GLUJS ?? 'both';
+// GLUJS_CLUSTER_OPTIONS='key=value,...': more volume options (e.g. cluster.post-op-delay-secs=0, which
+// closes AFR's stale-read window after a brick returns: scripts/afr-stale-read.mjs).
+const VOLUME_OPTIONS = Object.fromEntries((process.env.GLUJS_CLUSTER_OPTIONS ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 const ON_BRICK = WHERE === 'both' || WHERE === 'brick', ON_CLIENT = WHERE === 'both' || WHERE === 'client';
 
 interface FioResult { code: number | null; jobs: Array<{ jobname: string; error: number; write: { io_bytes: number }; read: { io_bytes: number } }>; err: string; }
@@ -84,8 +87,8 @@ async function inspect(t: test.TestContext, c: Cluster, m: string, file: string,
 /** Each failure of FAILURES during its own fio run, then heal: no verify error, identical replicas. */
 async function integrity(t: test.TestContext, layout: '2x3' | 'replicate 3'): Promise<void> {
   const before = snapshot('/var/lib/glusterd');
-  const c = await withCluster(t, { hosts: 3, layout, brick: ON_BRICK ? [passthru] : undefined, client: ON_CLIENT ? [passthru] : undefined, clients: 1 });
-  t.diagnostic(`${layout}: cluster up in ${c.setupMs} ms; glujs: ${WHERE}; dir ${c.dir}`);
+  const c = await withCluster(t, { hosts: 3, layout, brick: ON_BRICK ? [passthru] : undefined, client: ON_CLIENT ? [passthru] : undefined, clients: 1, options: VOLUME_OPTIONS });
+  t.diagnostic(`${layout}: cluster up in ${c.setupMs} ms; glujs: ${WHERE}; options ${JSON.stringify(VOLUME_OPTIONS)}; dir ${c.dir}`);
   if (ON_BRICK) for (const b of c.bricks) assert.match(fs.readFileSync(b.log, 'utf8'), /loaded translator module .*await-all\.ts/, `glujs on ${b.host}:${b.path}`);
   if (ON_CLIENT) assert.match(c.mounts[0].logText(), /gv-glujs: loaded translator module .*await-all\.ts/, 'glujs in the client graph');
 
