@@ -42,13 +42,13 @@ export const glujsErrors = (log: string, name: string): string[] =>
 export interface ExecResult { code: number | null; signal: string | null; out: string; err: string; ms: number; timedOut: boolean; }
 
 /** Run a command without a shell; never rejects. SIGKILL after `timeoutMs` (timedOut is then true). */
-export function exec(cmd: string, args: string[], opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
+export function exec(cmd: string, args: string[], opts: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv; onErr?: (all: string) => void } = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '', timedOut = false;
     child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => { err += d; opts.onErr?.(err); });
     const timer = opts.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs) : undefined;
     child.on('error', (e) => { err += String(e); });
     child.on('close', (code, signal) => {
