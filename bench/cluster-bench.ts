@@ -23,10 +23,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startCluster, type Cluster, type ClusterBrick } from '../lib/testing';
+import { startCluster, type Cluster } from '../lib/testing';
 import { readText, sleep } from '../lib/testing/proc';
-import { statedump } from '../lib/testing/statedump';
-import type { Daemon } from '../lib/testing/teardown';
 import { cumulative, delta, describeWorkload, f1, f2, median, negativeHits, runRequests, setUp, sumFops, N_REQUESTS, type FopCounts, type Timing } from './include-path';
 import { publish, runMain, UsageError } from './run';
 import { tcpRoundTrip } from './wan-rtt';
@@ -85,24 +83,12 @@ const CONFIGS = [NL_CACHE, GLUJS];
 const MIN_HITS = 1000;
 
 // ---------------------------------------------------------------- the cluster's processes
-interface Brick { b: ClusterBrick; d: Daemon; dumps: string; optFiles: Set<string>; optionsDir: string; }
 const cmdline = (pid: number) => readText(`/proc/${pid}/cmdline`).split('\0');
 const comm = (pid: number) => readText(`/proc/${pid}/comm`).trim();
 
-/** Every brick's glusterfsd (found by its --brick-name among the host's processes), for statedumps. */
-function findBricks(c: Cluster): Brick[] {
-  return c.bricks.map((b) => {
-    const h = c.hosts.find((x) => x.name === b.host)!;
-    const pid = h.pids().find((p) => comm(p) === 'glusterfsd' && cmdline(p).includes(b.path));
-    if (!pid) throw new Error(`no glusterfsd for brick ${b.host}:${b.path}`);
-    const dumps = path.join(h.root, 'bench-dumps');
-    fs.mkdirSync(dumps, { recursive: true });
-    return { b, d: { pidFile: '', pid, mark: b.path }, dumps, optFiles: new Set(), optionsDir: path.join(h.root, 'run', 'gluster') };
-  });
-}
-/** io-stats counters of every brick, summed. */
-async function brickCounts(bricks: Brick[]): Promise<FopCounts> {
-  const per = await Promise.all(bricks.map(async (x) => cumulative(await statedump(x.d, x.dumps, x.optFiles, x.optionsDir), x.b.path)));
+/** io-stats counters of every brick (its statedump), summed. */
+async function brickCounts(c: Cluster): Promise<FopCounts> {
+  const per = await Promise.all(c.bricks.map(async (b) => cumulative(await b.statedump(), b.path)));
   const sum = new Map<string, number>();
   for (const m of per) for (const [k, v] of m) sum.set(k, (sum.get(k) ?? 0) + v);
   return sum;
@@ -193,11 +179,11 @@ async function activate(c: Cluster, cfg: Config): Promise<Switch> {
 
 // ---------------------------------------------------------------- one run
 interface RunResult extends Timing { statAvg: number; lookups: number; fops: number; mix: FopCounts; hits: number; }
-async function measuredRun(c: Cluster, bricks: Brick[], cfg: Config, what: string): Promise<RunResult> {
+async function measuredRun(c: Cluster, cfg: Config, what: string): Promise<RunResult> {
   const m = c.mounts[0], other = CONFIGS.find((x) => x !== cfg)!;
-  const [b0, d0] = await Promise.all([brickCounts(bricks), m.statedump()]);
+  const [b0, d0] = await Promise.all([brickCounts(c), m.statedump()]);
   const r = runRequests(m.dir, 'full');
-  const [b1, d1] = await Promise.all([brickCounts(bricks), m.statedump()]);
+  const [b1, d1] = await Promise.all([brickCounts(c), m.statedump()]);
   const d = delta(b0, b1), hits = cfg.hits(d1) - cfg.hits(d0), otherHits = other.hits(d1) - other.hits(d0);
   if (hits < MIN_HITS || otherHits > 0) {
     const f = evidence('client-dump-after-failed-run', d1);
@@ -237,14 +223,13 @@ async function phase(layout: string, rtt: number, opt: Opts): Promise<Phase> {
   });
   try {
     log(`${layout}, RTT ${rtt} ms: up in ${c.setupMs} ms`);
-    const bricks = findBricks(c);
     const tcp = await tcpRoundTrip(c.clients[0], c.hosts[0]);
     setUp(c.mounts[0].dir);
     const memStart = memory(c);
     // what the bricks see with nothing running (self-heal daemon crawls, glusterd)
-    const i0 = await brickCounts(bricks);
+    const i0 = await brickCounts(c);
     await sleep(5000);
-    const idleLookupsPerS = ((delta(i0, await brickCounts(bricks)).get('LOOKUP') ?? 0)) / 5;
+    const idleLookupsPerS = ((delta(i0, await brickCounts(c)).get('LOOKUP') ?? 0)) / 5;
     const ph: Phase = { layout, rtt, setupMs: c.setupMs, bricks: c.bricks.length, tcp, idleLookupsPerS, memStart, loads: [], wallS: 0,
       results: CONFIGS.map((cfg) => ({ cfg, cold: [], warm: [], negHit: [], switches: [] })) };
     log(`${layout}, RTT ${rtt} ms: TCP RTT c1 -> h1 p50 ${f1(tcp.p50)} µs; idle brick LOOKUPs ${f1(idleLookupsPerS)}/s`);
@@ -252,9 +237,9 @@ async function phase(layout: string, rtt: number, opt: Opts): Promise<Phase> {
       for (const res of ph.results) {
         const sw = await activate(c, res.cfg);
         res.switches.push(sw);
-        res.cold.push(await measuredRun(c, bricks, res.cfg, 'cold'));
+        res.cold.push(await measuredRun(c, res.cfg, 'cold'));
         const warm: RunResult[] = [];
-        for (let k = 0; k < opt.warm; k++) warm.push(await measuredRun(c, bricks, res.cfg, 'warm'));
+        for (let k = 0; k < opt.warm; k++) warm.push(await measuredRun(c, res.cfg, 'warm'));
         res.warm.push(combine(warm));
         const h0 = res.cfg.hits(await c.mounts[0].statedump());
         const nh = negativeHits(c.mounts[0].dir);
@@ -319,7 +304,7 @@ function report(opt: Opts, phases: Phase[], meta: Record<string, string>): strin
   L.push(`- workload: ${describeWorkload('the client mount once, right after the set-up (with glujs-nlc active)')}`);
   L.push(`- a resolution: \`fs.statSync\` (throwIfNoEntry: false) of \`inc0/<f>\`, \`inc1/<f>\`, ... until one exists, then \`openSync\`, \`readSync\`, \`closeSync\`; timed with \`process.hrtime\` in this process, which sees the client host's mount through a shared mount. Every answer is checked (right directory, right size).`);
   L.push(`- after each switch: one cold run (the new graph's cache is empty, and its inodes are new), ${opt.warm} warm runs (the figures of the main table: a round's figure is the mean of its warm runs' means and counts, the median of their percentiles), then negative hits (${'`'}fs.statSync${'`'} of the 9 names f001.php in every directory but its own, twice each to warm, then 500; µs; two of them are not in the workload, so 516 of the 518 stats can be hits). A round = nl-cache, then glujs-nlc; strictly alternating, so every measurement follows a switch from the other configuration. ${opt.rounds} rounds per cluster. Each statistic is the median over rounds of that run's statistic; "runs spread" is the min..max of the per-run means.`);
-  L.push(`- brick LOOKUPs: every brick's io-stats \`io-stats.cumulative.LOOKUP\` (SIGUSR1 statedump of each brick's glusterfsd, found by its --brick-name among its host's processes, before and after every run), summed over all bricks, divided by ${N_REQUESTS}. A replicated lookup costs one LOOKUP on each brick of its replica set.`);
+  L.push(`- brick LOOKUPs: every brick's io-stats \`io-stats.cumulative.LOOKUP\` (SIGUSR1 statedump of each brick's glusterfsd, \`ClusterBrick.statedump()\`, before and after every run), summed over all bricks, divided by ${N_REQUESTS}. A replicated lookup costs one LOOKUP on each brick of its replica set.`);
   L.push(`- memory: VmRSS and Pss (smaps_rollup) of every process of each kind, found by the hosts' network namespaces; the WAN switch by its pid (\`Cluster.wanPid\`). Set-up time: \`Cluster.setupMs\` (from nothing to the writable mount).`);
   L.push('');
 

@@ -85,6 +85,8 @@ export interface ClusterBrick {
   dir: string;
   /** its log (root view) */
   log: string;
+  /** SIGUSR1 statedump of its glusterfsd (whichever process serves it now); resolves to its text. */
+  statedump(): Promise<string>;
 }
 
 export interface ClusterMount {
@@ -319,7 +321,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const nb = replica * sets;
     cl.bricks.push(...Array.from({ length: nb }, (_, i) => {
       const h = hosts[i % hosts.length], p = path.join(brickRoot, `${volume}-b${Math.floor(i / hosts.length)}`);
-      return { host: h.name, path: p, dir: path.join(h.root, 'bricks', path.basename(p)), log: path.join(h.root, 'log', 'bricks', `${p.slice(1).replace(/\//g, '-')}.log`) };
+      return { host: h.name, path: p, dir: path.join(h.root, 'bricks', path.basename(p)), log: path.join(h.root, 'log', 'bricks', `${p.slice(1).replace(/\//g, '-')}.log`), statedump: brickStatedump(h, p) };
     }));
     for (let i = 0; i < nb; i += replica) cl.replicaSets.push(cl.bricks.slice(i, i + replica));
     for (const b of cl.bricks) fs.mkdirSync(b.dir, { recursive: true });
@@ -374,6 +376,20 @@ async function startGlusterd(h: Ns): Promise<void> {
     if ((await h.exec('gluster', ['--mode=script', 'system::', 'getwd'], { timeoutMs: 10000 })).code === 0) return;
   }
   throw new ClusterError(`${h.name}: glusterd did not answer within 30 s`);
+}
+
+/** A brick's statedumps, one at a time; its glusterfsd is looked up by --brick-name each time (a restarted host has a new one). */
+function brickStatedump(h: Ns, brickPath: string): () => Promise<string> {
+  const dumps = path.join(h.root, 'dumps'), optFiles = new Set<string>();
+  let queue: Promise<unknown> = Promise.resolve();
+  const arg = (pid: number) => readText(`/proc/${pid}/cmdline`).split('\0');
+  return () => (queue = queue.catch(() => undefined).then(() => {
+    const pid = h.pids().find((x) => readText(`/proc/${x}/comm`).trim() === 'glusterfsd' && arg(x).includes(brickPath));
+    if (!pid) throw new ClusterError(`no glusterfsd serves ${h.name}:${brickPath}`);
+    fs.mkdirSync(dumps, { recursive: true });
+    // the brick looks for its options file in its own /run/gluster
+    return statedump({ pidFile: '', pid, mark: brickPath }, dumps, optFiles, path.join(h.root, 'run', 'gluster'));
+  })) as Promise<string>;
 }
 
 async function waitPeers(cl: Cluster, hosts: Ns[]): Promise<void> {
