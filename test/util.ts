@@ -11,7 +11,7 @@ export const example = (name: string) => path.join(ROOT, 'examples', name);
 /** The xlator type under test: scripts/test-asan.sh installs an ASan build as features/glujs-asan. */
 export const GLUJS_TYPE = process.env.GLUJS_TYPE || 'features/glujs';
 /** How much longer waits are under the sanitizers (npm run test:asan): every daemon is several times slower. */
-export const SLOW = process.env.GLUJS_SANITIZED === '1' ? 3 : 1;
+export { DAEMON_SLOWDOWN as SLOW } from '../lib/testing/proc';
 
 /** A glujs xlator spec for a volfile. */
 export function glujs(name: string, module: string, options: Record<string, string | number> = {}): XlatorSpec {

@@ -29,7 +29,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import { xlatorDir } from '../tools/paths';
-import { daemonEnv, keepEnv, mountType, readPid, readText, run, sleep, sleepSync, type Run } from './proc';
+import { DAEMON_SLOWDOWN, daemonEnv, keepEnv, mountType, readPid, readText, run, sleep, sleepSync, type Run } from './proc';
 import { statedump } from './statedump';
 import { onProcessExit, removeDir, type Daemon } from './teardown';
 
@@ -142,8 +142,8 @@ export class ClusterError extends Error {
 }
 
 const SUBNET = '10.77.0';
-/** Daemons under a sanitizer (GLUJS_DAEMON_PRELOAD, e.g. libasan) run several times slower: every wait of the kit is this much longer. */
-const SLOW = process.env.GLUJS_DAEMON_PRELOAD ? 3 : 1;
+/** Every wait of the kit is this much longer when its daemons run under a sanitizer. */
+const SLOW = DAEMON_SLOWDOWN;
 /** GlusterFS's lib directory: xlator/ (XLATORDIR) and filter/ (FILTERDIR). */
 const glusterLib = () => path.dirname(xlatorDir());
 const WAN_SWITCH = path.resolve(__dirname, '..', '..', '..', 'lib', 'testing', 'wan-switch.py');

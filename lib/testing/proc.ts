@@ -26,6 +26,9 @@ export function run(cmd: string, args: string[], timeout: number, env?: NodeJS.P
 
 /** The daemons' environment: ours, plus GLUJS_DAEMON_PRELOAD / GLUJS_DAEMON_ASAN_OPTIONS
  * (scripts/test-asan.sh uses them to run only the daemons under AddressSanitizer). */
+/** Daemons under a sanitizer (GLUJS_DAEMON_PRELOAD, e.g. libasan) run several times slower: waits on them are this much longer. */
+export const DAEMON_SLOWDOWN = process.env.GLUJS_DAEMON_PRELOAD ? 3 : 1;
+
 export function daemonEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   if (process.env.GLUJS_DAEMON_PRELOAD) env.LD_PRELOAD = process.env.GLUJS_DAEMON_PRELOAD;
